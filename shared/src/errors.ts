@@ -1,0 +1,58 @@
+/**
+ * The suite's one error type. Callers branch on `code`, never on message text.
+ * The catalogue below is the single list of codes; docs/errors.md is kept in step by a test.
+ */
+export const ERROR_CATALOGUE = {
+  CFG_INVALID: { retryable: false, summary: 'Configuration does not match the component schema.' },
+  RECORD_INVALID: { retryable: false, summary: 'A record or message failed validation.' },
+  RECORD_TOO_LARGE: { retryable: false, summary: 'A record body is larger than the store accepts.' },
+  STORE_BUSY: { retryable: true, summary: 'The store stayed locked by another process past the busy timeout.' },
+  STORE_FULL: { retryable: true, summary: 'The disk or the store quota cannot take the write.' },
+  STORE_IO: { retryable: true, summary: 'An I/O error from the store file.' },
+  STORE_CORRUPT: { retryable: false, summary: 'The store file is damaged or is not an SQLite database.' },
+  STORE_RECREATED: {
+    retryable: false,
+    summary: 'A damaged store file was moved aside and a fresh store was created.',
+  },
+  STORE_SCHEMA_TOO_NEW: {
+    retryable: false,
+    summary: 'The store was written by a newer version of the suite than this one.',
+  },
+  STORE_CLOSED: { retryable: false, summary: 'The store was used after it was closed.' },
+  INTERNAL: { retryable: false, summary: 'An unexpected fault inside the suite.' },
+} as const satisfies Record<string, { retryable: boolean; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface DrErrorOptions {
+  readonly cause?: unknown;
+  /** Overrides the catalogue's default when one occurrence is (not) worth retrying. */
+  readonly retryable?: boolean;
+  /** Structured, non-secret context for logs. */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export class DrError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, options: DrErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DrError';
+    this.code = code;
+    this.retryable = options.retryable ?? ERROR_CATALOGUE[code].retryable;
+    this.details = options.details ?? {};
+  }
+}
+
+export function isDrError(value: unknown, code?: ErrorCode): value is DrError {
+  return value instanceof DrError && (code === undefined || value.code === code);
+}
+
+/** Wraps anything thrown into a DrError, keeping an existing one as it is. */
+export function toDrError(value: unknown, fallback: ErrorCode = 'INTERNAL'): DrError {
+  if (value instanceof DrError) return value;
+  const message = value instanceof Error ? value.message : String(value);
+  return new DrError(fallback, message, { cause: value });
+}
