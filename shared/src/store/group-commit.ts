@@ -1,0 +1,120 @@
+import type { Clock } from '../clock';
+import { DrError, toDrError } from '../errors';
+import type { NewRecord } from '../record';
+import type { AppendResult, RecordStore } from './types';
+
+export interface GroupCommitOptions {
+  /** Commit at least this often while records wait. */
+  readonly flushIntervalMs: number;
+  /** Commit as soon as this many records wait. */
+  readonly maxBatchRecords: number;
+  /** Retries of a retryable store fault (busy, disk full) before the waiting appends fail. */
+  readonly maxRetries: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly clock: Clock;
+  readonly onCommit?: (info: { readonly records: number; readonly commitMs: number; readonly result: AppendResult }) => void;
+}
+
+interface Pending {
+  readonly records: readonly NewRecord[];
+  readonly resolve: (ids: readonly string[]) => void;
+  readonly reject: (err: DrError) => void;
+}
+
+/**
+ * Gathers appends from many callers into one transaction per flush. A caller's promise resolves with
+ * its ids only after the commit that holds its records, so "resolved" means "durable". What waits in
+ * memory between flushes (at most flushIntervalMs or maxBatchRecords) is the only loss window on a crash.
+ */
+export class GroupCommitWriter {
+  private queue: Pending[] = [];
+  private queuedRecords = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly store: RecordStore,
+    private readonly options: GroupCommitOptions,
+  ) {}
+
+  get waitingRecords(): number {
+    return this.queuedRecords;
+  }
+
+  append(records: readonly NewRecord[]): Promise<readonly string[]> {
+    if (this.closed) return Promise.reject(new DrError('STORE_CLOSED', 'the writer is closed'));
+    if (records.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ records, resolve, reject });
+      this.queuedRecords += records.length;
+      if (this.queuedRecords >= this.options.maxBatchRecords) this.kick();
+      else this.timer ??= setTimeout(() => this.kick(), this.options.flushIntervalMs);
+    });
+  }
+
+  private kick(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.flushing ??= this.drain().finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length > 0) this.timer ??= setTimeout(() => this.kick(), this.options.flushIntervalMs);
+    });
+  }
+
+  /** Commits everything waiting now; resolves when it is durable (or has failed). */
+  async flush(): Promise<void> {
+    this.kick();
+    await this.flushing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.queue.length);
+      const count = batch.reduce((n, p) => n + p.records.length, 0);
+      this.queuedRecords -= count;
+      await this.commit(batch, count);
+    }
+  }
+
+  private async commit(batch: Pending[], count: number): Promise<void> {
+    const all = batch.length === 1 ? (batch[0] as Pending).records : batch.flatMap((p) => p.records);
+    for (let attempt = 0; ; attempt++) {
+      const started = this.options.clock.monotonicMs();
+      try {
+        const result = this.store.append(all);
+        this.options.onCommit?.({ records: count, commitMs: this.options.clock.monotonicMs() - started, result });
+        let offset = 0;
+        for (const p of batch) {
+          p.resolve(result.ids.slice(offset, offset + p.records.length));
+          offset += p.records.length;
+        }
+        return;
+      } catch (raw) {
+        const err = toDrError(raw);
+        if (err.code === 'RECORD_INVALID' || err.code === 'RECORD_TOO_LARGE') {
+          // One caller's bad record must not fail the others: commit each caller's records on its own.
+          if (batch.length > 1) {
+            for (const p of batch) await this.commit([p], p.records.length);
+            return;
+          }
+        }
+        if (!err.retryable || attempt >= this.options.maxRetries) {
+          for (const p of batch) p.reject(err);
+          return;
+        }
+        const backoff = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** attempt);
+        await this.options.clock.sleep(backoff / 2 + Math.random() * (backoff / 2));
+      }
+    }
+  }
+
+  /** Commits what waits and refuses further appends. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+  }
+}
