@@ -50,9 +50,9 @@ export function renderFound(value: unknown): string {
   if (value === undefined) return 'nothing (missing)';
   let text: string;
   try {
-    text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+    text = JSON.stringify(value) ?? typeof value;
   } catch {
-    text = String(value);
+    text = typeof value; // cyclic or otherwise unserialisable
   }
   const kind = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
   const shown = text.length > 80 ? `${text.slice(0, 77)}...` : text;
@@ -87,7 +87,8 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): ConfigProbl
   const problems: ConfigProblem[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      const holder = (issue.input ?? {}) as Record<string, unknown>;
+      const holder: Record<string, unknown> =
+        typeof issue.input === 'object' && issue.input !== null ? { ...issue.input } : {};
       for (const key of issue.keys) {
         problems.push({
           path: renderPath([...issue.path, key]),
@@ -97,7 +98,11 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): ConfigProbl
       }
       continue;
     }
-    problems.push({ path: renderPath(issue.path), expected: expectedOf(issue), found: renderFound(issue.input) });
+    problems.push({
+      path: renderPath(issue.path),
+      expected: expectedOf(issue),
+      found: renderFound(issue.input),
+    });
   }
   return problems;
 }
@@ -118,7 +123,11 @@ function deepFreeze<T>(value: T): T {
  * Validates raw configuration once, fills defaults from the schema and returns a frozen result.
  * Throws CFG_INVALID whose message lists every problem as `path: expected ..., found ...`.
  */
-export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, source: string): Readonly<z.output<S>> {
+export function parseConfig<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+  source: string,
+): Readonly<z.output<S>> {
   const result = schema.safeParse(raw, { reportInput: true });
   if (!result.success) {
     const problems = describeIssues(result.error.issues);
@@ -133,7 +142,9 @@ export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, source
 export function checkConfig(
   schema: z.ZodType,
   raw: unknown,
-): { readonly ok: true } | { readonly ok: false; readonly message: string; readonly problems: ConfigProblem[] } {
+):
+  | { readonly ok: true }
+  | { readonly ok: false; readonly message: string; readonly problems: ConfigProblem[] } {
   const result = schema.safeParse(raw, { reportInput: true });
   if (result.success) return { ok: true };
   const problems = describeIssues(result.error.issues);

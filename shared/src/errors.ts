@@ -6,7 +6,10 @@ export const ERROR_CATALOGUE = {
   CFG_INVALID: { retryable: false, summary: 'Configuration does not match the component schema.' },
   RECORD_INVALID: { retryable: false, summary: 'A record or message failed validation.' },
   RECORD_TOO_LARGE: { retryable: false, summary: 'A record body is larger than the store accepts.' },
-  STORE_BUSY: { retryable: true, summary: 'The store stayed locked by another process past the busy timeout.' },
+  STORE_BUSY: {
+    retryable: true,
+    summary: 'The store stayed locked by another process past the busy timeout.',
+  },
   STORE_FULL: { retryable: true, summary: 'The disk or the store quota cannot take the write.' },
   STORE_IO: { retryable: true, summary: 'An I/O error from the store file.' },
   STORE_CORRUPT: { retryable: false, summary: 'The store file is damaged or is not an SQLite database.' },

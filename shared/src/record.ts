@@ -89,7 +89,7 @@ export const recordCodec = {
     });
   },
 
-  decode(input: string | Uint8Array | unknown): DrRecord {
+  decode(input: unknown): DrRecord {
     let value: unknown = input;
     if (typeof input === 'string' || input instanceof Uint8Array) {
       const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
@@ -101,9 +101,13 @@ export const recordCodec = {
     }
     const parsed = recordSchema.safeParse(value);
     if (!parsed.success) {
-      throw new DrError('RECORD_INVALID', `record does not match the model: ${parsed.error.issues[0]?.message}`, {
-        details: { issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) },
-      });
+      throw new DrError(
+        'RECORD_INVALID',
+        `record does not match the model: ${parsed.error.issues[0]?.message}`,
+        {
+          details: { issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) },
+        },
+      );
     }
     return parsed.data;
   },

@@ -9,6 +9,12 @@ export function alert(tsMs: number, n: number): NewRecord {
 }
 
 /** A record with a body of about `bytes` bytes. */
-export function sized(lane: Lane, tsMs: number, n: number, bytes: number, stream = 'pump/vibration'): NewRecord {
+export function sized(
+  lane: Lane,
+  tsMs: number,
+  n: number,
+  bytes: number,
+  stream = 'pump/vibration',
+): NewRecord {
   return { stream, lane, deviceId: 'pump-2', tsMs, body: { n, pad: 'x'.repeat(Math.max(0, bytes - 20)) } };
 }

@@ -1,5 +1,12 @@
 import type Database from 'better-sqlite3';
-import { formatRecordId, LANE_PRIORITY, LANES, laneFromPriority, type JsonObject, type Lane } from '../record';
+import {
+  formatRecordId,
+  LANE_PRIORITY,
+  LANES,
+  laneFromPriority,
+  type JsonObject,
+  type Lane,
+} from '../record';
 import type { EvictionReport, StreamGap } from './types';
 
 /** Gap markers travel in the alert lane on this stream, so the cloud learns what was dropped. */
@@ -28,7 +35,10 @@ const MAX_PASSES = 32;
 
 class GapTally {
   readonly byStream = new Map<string, { lane: Lane; records: number; fromTsMs: number; toTsMs: number }>();
+  /** Records described by the new marker, including those carried over from folded markers. */
   evicted = 0;
+  /** Records deleted in this round (not counting carried-over ones): what the counters add. */
+  fresh = 0;
   foldedMarkers = 0;
 
   add(stream: string, lane: Lane, records: number, fromTsMs: number, toTsMs: number): void {
@@ -67,7 +77,9 @@ class GapTally {
 export function evictionRound(deps: EvictionDeps): EvictionReport | null {
   const { db } = deps;
   const usedBefore = deps.usedBytes();
-  const totals = db.prepare<[], { n: number; bytes: number }>('SELECT count(*) AS n, total(size_bytes) AS bytes FROM records');
+  const totals = db.prepare<[], { n: number; bytes: number }>(
+    'SELECT count(*) AS n, total(size_bytes) AS bytes FROM records',
+  );
   const oldest = db.prepare<[number, number], CandidateRow>(
     'SELECT seq, stream, ts_ms, size_bytes, body FROM records WHERE lane = ? ORDER BY ts_ms, seq LIMIT ?',
   );
@@ -94,7 +106,10 @@ export function evictionRound(deps: EvictionDeps): EvictionReport | null {
           deletedThisPass += 1;
           toFree -= row.size_bytes;
           if (lane === 'alert' && row.stream === GAP_MARKER_STREAM) tally.fold(row.body);
-          else tally.add(row.stream, laneFromPriority(LANE_PRIORITY[lane]), 1, row.ts_ms, row.ts_ms);
+          else {
+            tally.add(row.stream, laneFromPriority(LANE_PRIORITY[lane]), 1, row.ts_ms, row.ts_ms);
+            tally.fresh += 1;
+          }
         }
       }
       if (toFree <= 0) break;
@@ -130,10 +145,10 @@ export function evictionRound(deps: EvictionDeps): EvictionReport | null {
       Buffer.byteLength(bodyJson) + GAP_MARKER_STREAM.length + deps.gatewayId.length + 64,
     ).lastInsertRowid,
   );
-  deps.addCounter.run('evictedRecords', tally.evicted);
+  deps.addCounter.run('evictedRecords', tally.fresh);
   deps.addCounter.run('evictionRounds', 1);
   return {
-    evictedRecords: tally.evicted,
+    evictedRecords: tally.fresh,
     byStream: streams,
     fromTsMs,
     toTsMs,

@@ -13,7 +13,11 @@ export interface GroupCommitOptions {
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
   readonly clock: Clock;
-  readonly onCommit?: (info: { readonly records: number; readonly commitMs: number; readonly result: AppendResult }) => void;
+  readonly onCommit?: (info: {
+    readonly records: number;
+    readonly commitMs: number;
+    readonly result: AppendResult;
+  }) => void;
 }
 
 interface Pending {
@@ -86,7 +90,11 @@ export class GroupCommitWriter {
       const started = this.options.clock.monotonicMs();
       try {
         const result = this.store.append(all);
-        this.options.onCommit?.({ records: count, commitMs: this.options.clock.monotonicMs() - started, result });
+        this.options.onCommit?.({
+          records: count,
+          commitMs: this.options.clock.monotonicMs() - started,
+          result,
+        });
         let offset = 0;
         for (const p of batch) {
           p.resolve(result.ids.slice(offset, offset + p.records.length));

@@ -36,7 +36,8 @@ function applyPragmas(db: Database.Database, settings: StoreSettings): void {
   // effect on a database with no tables yet, so it is set before the first migration.
   db.pragma('auto_vacuum = INCREMENTAL');
   const mode = db.pragma('journal_mode = WAL', { simple: true });
-  if (mode !== 'wal') throw new DrError('STORE_IO', `could not switch the store to WAL (got ${String(mode)})`);
+  if (mode !== 'wal')
+    throw new DrError('STORE_IO', `could not switch the store to WAL (got ${String(mode)})`);
   db.pragma(`synchronous = ${settings.synchronous}`);
   db.pragma('temp_store = MEMORY');
   db.pragma(`wal_autocheckpoint = ${settings.walAutocheckpointPages}`);

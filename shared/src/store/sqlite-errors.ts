@@ -2,7 +2,7 @@ import { DrError, type ErrorCode } from '../errors';
 
 function sqliteCode(err: unknown): string | undefined {
   if (err !== null && typeof err === 'object' && 'code' in err) {
-    const code = (err as { code: unknown }).code;
+    const code = err.code;
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;
@@ -21,7 +21,11 @@ export function storeError(err: unknown, action: string): DrError {
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) mapped = 'STORE_BUSY';
   else if (code === 'SQLITE_FULL') mapped = 'STORE_FULL';
   else if (isCorruption(err)) mapped = 'STORE_CORRUPT';
-  else if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_READONLY') || code === 'SQLITE_CANTOPEN')
+  else if (
+    code.startsWith('SQLITE_IOERR') ||
+    code.startsWith('SQLITE_READONLY') ||
+    code === 'SQLITE_CANTOPEN'
+  )
     mapped = 'STORE_IO';
   const message = err instanceof Error ? err.message : String(err);
   return new DrError(mapped, `store ${action} failed: ${message}`, { cause: err, details: { sqlite: code } });

@@ -18,6 +18,7 @@ import { openDatabase, type CorruptionPolicy } from './open';
 import { defaultStoreSettings, type StoreSettings } from './settings';
 import { storeError } from './sqlite-errors';
 import type {
+  AckResult,
   AppendResult,
   BatchRequest,
   DeadLetter,
@@ -60,8 +61,28 @@ interface RecordRow {
 const SELECT_COLUMNS = 'seq, lane, stream, device_id, ts_ms, body, size_bytes';
 const NOT_LEASED = 'NOT EXISTS (SELECT 1 FROM temp.leases l WHERE l.seq = r.seq)';
 
+function drainQueries(db: Database.Database, leaseFilter: string) {
+  const base = `SELECT ${SELECT_COLUMNS} FROM records r WHERE lane = `;
+  return {
+    alert: db.prepare<[number], RecordRow>(
+      `${base}${LANE_PRIORITY.alert} ${leaseFilter} ORDER BY ts_ms, seq LIMIT ?`,
+    ),
+    live: db.prepare<[number, number], RecordRow>(
+      `${base}${LANE_PRIORITY.telemetry} AND ts_ms >= ? ${leaseFilter} ORDER BY ts_ms, seq LIMIT ?`,
+    ),
+    backlog: db.prepare<[number, number], RecordRow>(
+      `${base}${LANE_PRIORITY.telemetry} AND ts_ms < ? ${leaseFilter} ORDER BY ts_ms, seq LIMIT ?`,
+    ),
+  };
+}
+
 export function recordSizeBytes(stream: string, deviceId: string, bodyJson: string): number {
-  return Buffer.byteLength(bodyJson) + Buffer.byteLength(stream) + Buffer.byteLength(deviceId) + RECORD_OVERHEAD_BYTES;
+  return (
+    Buffer.byteLength(bodyJson) +
+    Buffer.byteLength(stream) +
+    Buffer.byteLength(deviceId) +
+    RECORD_OVERHEAD_BYTES
+  );
 }
 
 /**
@@ -84,7 +105,7 @@ export class SqliteRecordStore implements RecordStore {
 
   private readonly stmt: ReturnType<SqliteRecordStore['prepare']>;
   private readonly appendTx: Database.Transaction<(records: readonly NewRecord[]) => AppendResult>;
-  private readonly ackTx: Database.Transaction<(seqs: readonly number[]) => number>;
+  private readonly ackTx: Database.Transaction<(seqs: readonly number[]) => number[]>;
   private readonly leaseTx: Database.Transaction<(seqs: readonly number[], untilMs: number) => void>;
   private readonly deadLetterTx: Database.Transaction<(entries: readonly DeadLetterInput[]) => void>;
   private readonly evictTx: Database.Transaction<(incomingBytes: number) => EvictionReport | null>;
@@ -106,7 +127,9 @@ export class SqliteRecordStore implements RecordStore {
     });
     this.db = opened.db;
     this.inode = opened.inode;
-    this.db.prepare('CREATE TEMP TABLE IF NOT EXISTS leases (seq INTEGER PRIMARY KEY, until_ms INTEGER NOT NULL)').run();
+    this.db
+      .prepare('CREATE TEMP TABLE IF NOT EXISTS leases (seq INTEGER PRIMARY KEY, until_ms INTEGER NOT NULL)')
+      .run();
     this.stmt = this.prepare();
     this.epoch = this.stmt.getMeta.get('epoch') ?? '';
     this.gatewayId = this.stmt.getMeta.get('gatewayId') ?? options.gatewayId;
@@ -114,18 +137,19 @@ export class SqliteRecordStore implements RecordStore {
 
     this.appendTx = this.db.transaction((records: readonly NewRecord[]) => this.appendInTx(records));
     this.ackTx = this.db.transaction((seqs: readonly number[]) => {
-      let deleted = 0;
-      for (const seq of seqs) {
-        deleted += this.stmt.deleteRecord.run(seq).changes;
-        this.stmt.deleteLease.run(seq);
-      }
-      if (deleted > 0) this.stmt.addCounter.run('acknowledged', deleted);
-      return deleted;
+      // One statement per batch (json_each) instead of one per record: acks run at upstream speed.
+      const list = JSON.stringify(seqs);
+      const deleted = new Set(this.stmt.deleteRecords.all(list));
+      this.stmt.deleteLeases.run(list);
+      if (deleted.size > 0) this.stmt.addCounter.run('acknowledged', deleted.size);
+      return seqs.filter((seq) => !deleted.has(seq));
     });
     this.leaseTx = this.db.transaction((seqs: readonly number[], untilMs: number) => {
-      for (const seq of seqs) this.stmt.upsertLease.run(seq, untilMs);
+      this.stmt.upsertLeases.run(untilMs, JSON.stringify(seqs));
     });
-    this.deadLetterTx = this.db.transaction((entries: readonly DeadLetterInput[]) => this.deadLetterInTx(entries));
+    this.deadLetterTx = this.db.transaction((entries: readonly DeadLetterInput[]) =>
+      this.deadLetterInTx(entries),
+    );
     this.evictTx = this.db.transaction((incoming: number) => this.evictIfNeeded(incoming));
 
     if (opened.quarantined !== undefined) {
@@ -146,18 +170,24 @@ export class SqliteRecordStore implements RecordStore {
       insertRecord: db.prepare<[number, string, string, number, string, number]>(
         'INSERT INTO records (lane, stream, device_id, ts_ms, body, size_bytes) VALUES (?, ?, ?, ?, ?, ?)',
       ),
-      deleteRecord: db.prepare<[number]>('DELETE FROM records WHERE seq = ?'),
-      alertBatch: db.prepare<[number], RecordRow>(
-        `SELECT ${SELECT_COLUMNS} FROM records r WHERE lane = ${LANE_PRIORITY.alert} AND ${NOT_LEASED} ORDER BY ts_ms, seq LIMIT ?`,
+      deleteRecords: db
+        .prepare<[string], number>(
+          'DELETE FROM records WHERE seq IN (SELECT value FROM json_each(?)) RETURNING seq',
+        )
+        .pluck(),
+      // Two variants of each drain query: the lease filter costs a lookup per row, and most reads
+      // (a reader that acknowledges before reading on) happen with no lease outstanding.
+      drain: {
+        leased: drainQueries(db, `AND ${NOT_LEASED}`),
+        free: drainQueries(db, ''),
+      },
+      leaseCount: db.prepare<[], number>('SELECT count(*) FROM temp.leases').pluck(),
+      upsertLeases: db.prepare<[number, string]>(
+        'INSERT OR REPLACE INTO temp.leases (seq, until_ms) SELECT value, ? FROM json_each(?)',
       ),
-      liveBatch: db.prepare<[number, number], RecordRow>(
-        `SELECT ${SELECT_COLUMNS} FROM records r WHERE lane = ${LANE_PRIORITY.telemetry} AND ts_ms >= ? AND ${NOT_LEASED} ORDER BY ts_ms, seq LIMIT ?`,
+      deleteLeases: db.prepare<[string]>(
+        'DELETE FROM temp.leases WHERE seq IN (SELECT value FROM json_each(?))',
       ),
-      backlogBatch: db.prepare<[number, number], RecordRow>(
-        `SELECT ${SELECT_COLUMNS} FROM records r WHERE lane = ${LANE_PRIORITY.telemetry} AND ts_ms < ? AND ${NOT_LEASED} ORDER BY ts_ms, seq LIMIT ?`,
-      ),
-      upsertLease: db.prepare<[number, number]>('INSERT OR REPLACE INTO temp.leases (seq, until_ms) VALUES (?, ?)'),
-      deleteLease: db.prepare<[number]>('DELETE FROM temp.leases WHERE seq = ?'),
       expireLeases: db.prepare<[number]>('DELETE FROM temp.leases WHERE until_ms <= ?'),
       addCounter: db.prepare<[string, number]>(
         'INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value',
@@ -172,16 +202,25 @@ export class SqliteRecordStore implements RecordStore {
       countDeadLetters: db.prepare<[], number>('SELECT count(*) FROM dead_letters').pluck(),
       listDeadLetters: db.prepare<
         [number, number],
-        { id: number; at_ms: number; source: string; reason: string; detail: string; raw: Buffer; raw_bytes: number }
-      >('SELECT id, at_ms, source, reason, detail, raw, raw_bytes FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?'),
+        {
+          id: number;
+          at_ms: number;
+          source: string;
+          reason: string;
+          detail: string;
+          raw: Buffer;
+          raw_bytes: number;
+        }
+      >(
+        'SELECT id, at_ms, source, reason, detail, raw, raw_bytes FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?',
+      ),
       laneStats: db.prepare<[], { lane: number; depth: number; bytes: number; oldest: number | null }>(
         'SELECT lane, count(*) AS depth, total(size_bytes) AS bytes, min(ts_ms) AS oldest FROM records GROUP BY lane',
       ),
       liveDepth: db
-        .prepare<
-          [number],
-          number
-        >(`SELECT count(*) FROM records WHERE lane = ${LANE_PRIORITY.telemetry} AND ts_ms >= ?`)
+        .prepare<[number], number>(
+          `SELECT count(*) FROM records WHERE lane = ${LANE_PRIORITY.telemetry} AND ts_ms >= ?`,
+        )
         .pluck(),
       pageCount: db.prepare<[], number>('PRAGMA page_count').pluck(),
       freelistCount: db.prepare<[], number>('PRAGMA freelist_count').pluck(),
@@ -213,7 +252,8 @@ export class SqliteRecordStore implements RecordStore {
     let bytes = 0;
     records.forEach((r, i) => {
       const where = `record ${i} (stream ${JSON.stringify(r.stream)})`;
-      if (!(r.lane in LANE_PRIORITY)) throw new DrError('RECORD_INVALID', `${where}: unknown lane ${String(r.lane)}`);
+      if (!(r.lane in LANE_PRIORITY))
+        throw new DrError('RECORD_INVALID', `${where}: unknown lane ${String(r.lane)}`);
       if (!Number.isSafeInteger(r.tsMs) || r.tsMs < 0)
         throw new DrError('RECORD_INVALID', `${where}: tsMs must be a non-negative integer`);
       if (r.stream.length === 0 || r.deviceId.length === 0)
@@ -256,7 +296,8 @@ export class SqliteRecordStore implements RecordStore {
       const body = json[i] as string;
       const size = recordSizeBytes(r.stream, r.deviceId, body);
       const seq = Number(
-        this.stmt.insertRecord.run(LANE_PRIORITY[r.lane], r.stream, r.deviceId, r.tsMs, body, size).lastInsertRowid,
+        this.stmt.insertRecord.run(LANE_PRIORITY[r.lane], r.stream, r.deviceId, r.tsMs, body, size)
+          .lastInsertRowid,
       );
       if (i === 0) firstSeq = seq;
       lastSeq = seq;
@@ -302,12 +343,13 @@ export class SqliteRecordStore implements RecordStore {
         return out.length < request.maxRecords;
       };
       const liveFromMs = nowMs - this.settings.liveWindowMs;
+      const q = (this.stmt.leaseCount.get() ?? 0) === 0 ? this.stmt.drain.free : this.stmt.drain.leased;
       // Each query is limited to what could still fit; iterate() stops reading once the batch is full.
       if (
-        take(this.stmt.alertBatch.iterate(request.maxRecords)) &&
-        take(this.stmt.liveBatch.iterate(liveFromMs, request.maxRecords - out.length))
+        take(q.alert.iterate(request.maxRecords)) &&
+        take(q.live.iterate(liveFromMs, request.maxRecords - out.length))
       ) {
-        take(this.stmt.backlogBatch.iterate(liveFromMs, request.maxRecords - out.length));
+        take(q.backlog.iterate(liveFromMs, request.maxRecords - out.length));
       }
       if (out.length > 0)
         this.leaseTx(
@@ -331,29 +373,39 @@ export class SqliteRecordStore implements RecordStore {
     };
   }
 
-  private seqsOf(ids: readonly string[]): number[] {
+  /** Splits ids into this store's sequences and the rest (malformed, or of another store). */
+  private seqsOf(ids: readonly string[]): { seqs: number[]; foreign: string[] } {
     const seqs: number[] = [];
+    const foreign: string[] = [];
     for (const id of ids) {
       const parsed = parseRecordId(id);
       // Ids of another store (e.g. one quarantined since) are not ours to delete.
       if (parsed !== null && parsed.prefix === this.idPrefix) seqs.push(parsed.seq);
+      else foreign.push(id);
     }
-    return seqs;
+    return { seqs, foreign };
   }
 
-  /** Deletes records by id (after upstream delivery); returns how many existed. */
-  ack(ids: readonly string[]): number {
-    const seqs = this.seqsOf(ids);
-    if (seqs.length === 0) return 0;
-    return this.run('ack', () => this.ackTx.immediate(seqs));
+  /**
+   * Deletes records by id (after upstream delivery). `notFound` lists ids that were no longer stored:
+   * acknowledged before, evicted by the quota while in flight (then also named by a gap marker), or not
+   * ids of this store at all.
+   */
+  ack(ids: readonly string[]): AckResult {
+    const { seqs, foreign } = this.seqsOf(ids);
+    if (seqs.length === 0) return { acknowledged: 0, notFound: foreign };
+    const missing = this.run('ack', () => this.ackTx.immediate(seqs));
+    return {
+      acknowledged: seqs.length - missing.length,
+      notFound: [...foreign, ...missing.map((seq) => formatRecordId(this.gatewayId, this.epoch, seq))],
+    };
   }
 
   /** Ends the leases of records that were read but not delivered, so the next read returns them. */
   release(ids: readonly string[]): void {
-    const seqs = this.seqsOf(ids);
-    this.run('release', () => {
-      for (const seq of seqs) this.stmt.deleteLease.run(seq);
-    });
+    const { seqs } = this.seqsOf(ids);
+    if (seqs.length === 0) return;
+    this.run('release', () => this.stmt.deleteLeases.run(JSON.stringify(seqs)));
   }
 
   deadLetter(entries: readonly DeadLetterInput[]): void {
@@ -445,7 +497,11 @@ export class SqliteRecordStore implements RecordStore {
   maintain(): MaintenanceReport {
     const eviction = this.enforceQuota();
     return this.run('maintain', () => {
-      const cp = this.db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+      const cp = this.db.pragma('wal_checkpoint(PASSIVE)') as {
+        busy: number;
+        log: number;
+        checkpointed: number;
+      }[];
       const first = cp[0] ?? { busy: 0, log: 0, checkpointed: 0 };
       const before = this.stmt.freelistCount.get() ?? 0;
       this.db.pragma('incremental_vacuum(4096)');

@@ -15,6 +15,11 @@ export interface AppendResult {
   readonly eviction?: EvictionReport;
 }
 
+export interface AckResult {
+  readonly acknowledged: number;
+  readonly notFound: readonly string[];
+}
+
 export interface BatchRequest {
   readonly maxRecords: number;
   readonly maxBytes: number;
@@ -100,7 +105,7 @@ export interface RecordStore {
   readonly epoch: string;
   append(records: readonly NewRecord[]): AppendResult;
   nextBatch(request: BatchRequest): StoredRecord[];
-  ack(ids: readonly string[]): number;
+  ack(ids: readonly string[]): AckResult;
   release(ids: readonly string[]): void;
   deadLetter(entries: readonly DeadLetterInput[]): void;
   listDeadLetters(limit: number, afterId?: number): DeadLetter[];
