@@ -22,6 +22,21 @@ export const ERROR_CATALOGUE = {
     summary: 'The store was written by a newer version of the suite than this one.',
   },
   STORE_CLOSED: { retryable: false, summary: 'The store was used after it was closed.' },
+  IPC_CONNECT_FAILED: { retryable: true, summary: 'The Greengrass IPC connection could not be established.' },
+  IPC_LOST: {
+    retryable: false,
+    summary: 'The Greengrass IPC connection was lost; the process exits and is restarted.',
+  },
+  IPC_UNAUTHORIZED: {
+    retryable: false,
+    summary: "The component's recipe does not grant this IPC operation or topic.",
+  },
+  IPC_NOT_FOUND: {
+    retryable: false,
+    summary: 'An IPC request named a component or key that does not exist.',
+  },
+  IPC_INVALID_ARGUMENT: { retryable: false, summary: 'An IPC request was malformed.' },
+  IPC_FAILED: { retryable: true, summary: 'An IPC request failed on the Greengrass side.' },
   INTERNAL: { retryable: false, summary: 'An unexpected fault inside the suite.' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 

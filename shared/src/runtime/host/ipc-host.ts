@@ -90,6 +90,23 @@ export class LocalIpcHost extends EventEmitter {
     this.log = options.logger;
   }
 
+  /** Open connections and subscriptions: what a client that died must not leave behind. */
+  stats(): {
+    connections: number;
+    topicSubscriptions: number;
+    configWatchers: number;
+    validators: number;
+    droppedEvents: number;
+  } {
+    return {
+      connections: this.connections.size,
+      topicSubscriptions: [...this.topicSubs].filter((s) => s.component !== HOST_SOURCE).length,
+      configWatchers: this.configWatchers.size,
+      validators: this.validators.size,
+      droppedEvents: [...this.connections].reduce((n, c) => n + c.droppedEvents, 0),
+    };
+  }
+
   get socketPath(): string {
     return this.options.socketPath;
   }
@@ -321,7 +338,7 @@ export class LocalIpcHost extends EventEmitter {
       this.authorizePubsub(ctx, 'SubscribeToTopic', filter);
       const mode = req['receiveMode'];
       if (mode !== undefined && mode !== 'RECEIVE_ALL_MESSAGES' && mode !== 'RECEIVE_MESSAGES_FROM_OTHERS')
-        throw new OperationError(ERROR_SHAPES.invalidArguments, `unknown receiveMode ${String(mode)}`);
+        throw new OperationError(ERROR_SHAPES.invalidArguments, `unknown receiveMode ${JSON.stringify(mode)}`);
       // The nucleus's default: a wildcard subscription does not receive the component's own messages.
       const fromOthersOnly =
         mode === undefined ? hasWildcard(filter) : mode === 'RECEIVE_MESSAGES_FROM_OTHERS';

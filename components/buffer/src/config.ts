@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { cfg } from '../../../shared/src/config';
+import { storeSettingsSchema } from '../../../shared/src/store';
+
+export const BUFFER_COMPONENT = 'com.edgedr.Buffer';
+export const BUFFER_VERSION = '0.1.0';
+
+/** The Buffer component's configuration; recipes/com.edgedr.Buffer.yaml's DefaultConfiguration must parse with it. */
+export const bufferConfigSchema = z.strictObject({
+  /** The shared store file; relative paths are under the component's work directory. */
+  storePath: z.string().min(1).default('store/records.db'),
+  store: storeSettingsSchema.default(storeSettingsSchema.parse({})),
+  maintenanceIntervalMs: cfg.int((n) => n.min(100).max(3_600_000)).default(5_000),
+  metricsIntervalMs: cfg.int((n) => n.min(100).max(3_600_000)).default(10_000),
+  metricsTopic: z.string().min(1).default('edgedr/buffer/metrics'),
+  eventsTopic: z.string().min(1).default('edgedr/buffer/events'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+});
+
+export type BufferConfig = z.output<typeof bufferConfigSchema>;

@@ -1,0 +1,38 @@
+import { build } from 'esbuild';
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Manifest } from './recipe';
+
+/** Native packages load their own binaries and stay outside the bundle. */
+export const NATIVE_EXTERNALS = ['better-sqlite3', 'aws-crt', 'onnxruntime-node'];
+
+/**
+ * Builds, for local runs, what the recipe's ZIP artifacts unpack to on a gateway: for an artifact
+ * `<name>.zip`, the bundle of `components/<name>/src/main.ts` at `<decompressedPath>/<name>/main.js`.
+ * Native modules resolve from the project's node_modules (NODE_PATH); packaged artifacts carry their own.
+ */
+export async function buildLocalArtifacts(
+  projectRoot: string,
+  manifest: Manifest,
+  decompressedPath: string,
+): Promise<void> {
+  for (const artifact of manifest.Artifacts ?? []) {
+    if (artifact.Unarchive !== 'ZIP' || !artifact.URI.endsWith('.zip')) continue;
+    const name = basename(artifact.URI, '.zip');
+    const entry = join(projectRoot, 'components', name, 'src', 'main.ts');
+    if (!existsSync(entry)) throw new Error(`artifact ${artifact.URI}: no entry point ${entry}`);
+    const outDir = join(decompressedPath, name);
+    mkdirSync(outDir, { recursive: true });
+    await build({
+      entryPoints: [entry],
+      outfile: join(outDir, 'main.js'),
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      sourcemap: true,
+      external: NATIVE_EXTERNALS,
+      logLevel: 'silent',
+    });
+  }
+}
