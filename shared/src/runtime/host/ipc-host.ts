@@ -338,7 +338,10 @@ export class LocalIpcHost extends EventEmitter {
       this.authorizePubsub(ctx, 'SubscribeToTopic', filter);
       const mode = req['receiveMode'];
       if (mode !== undefined && mode !== 'RECEIVE_ALL_MESSAGES' && mode !== 'RECEIVE_MESSAGES_FROM_OTHERS')
-        throw new OperationError(ERROR_SHAPES.invalidArguments, `unknown receiveMode ${JSON.stringify(mode)}`);
+        throw new OperationError(
+          ERROR_SHAPES.invalidArguments,
+          `unknown receiveMode ${JSON.stringify(mode)}`,
+        );
       // The nucleus's default: a wildcard subscription does not receive the component's own messages.
       const fromOthersOnly =
         mode === undefined ? hasWildcard(filter) : mode === 'RECEIVE_MESSAGES_FROM_OTHERS';
