@@ -198,13 +198,21 @@ export class ComponentLauncher {
     }
   }
 
+  /** The host's own lines in a component's log; a failure to write them must not disturb supervision. */
   private note(s: Supervised, line: string): void {
-    const fd = openSync(this.logPath(s.name), 'a');
-    writeSync(
-      fd,
-      `${JSON.stringify({ level: 'info', time: new Date().toISOString(), source: 'local-host', msg: line })}\n`,
-    );
-    closeSync(fd);
+    try {
+      const fd = openSync(this.logPath(s.name), 'a');
+      try {
+        writeSync(
+          fd,
+          `${JSON.stringify({ level: 'info', time: new Date().toISOString(), source: 'local-host', msg: line })}\n`,
+        );
+      } finally {
+        closeSync(fd);
+      }
+    } catch (err) {
+      this.log.warn({ err, client: s.name }, 'could not write to the component log');
+    }
   }
 
   private async runInstall(s: Supervised): Promise<boolean> {
@@ -241,7 +249,11 @@ export class ComponentLauncher {
     const pgid = child.pid;
     s.exited = new Promise<void>((resolve) => {
       child.on('exit', (code, signal) => {
-        void this.afterExit(s, pgid, code, signal).then(resolve);
+        this.afterExit(s, pgid, code, signal)
+          .catch((err: unknown) =>
+            this.log.error({ err, client: s.name }, 'fault while handling a component exit'),
+          )
+          .finally(resolve);
       });
     });
   }

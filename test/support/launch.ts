@@ -1,0 +1,55 @@
+import { join } from 'node:path';
+import type { JsonTree } from '../../shared/src/runtime/host/config-tree';
+import type { LocalIpcHost, LocalPayload } from '../../shared/src/runtime/host/ipc-host';
+import { ComponentLauncher } from '../../shared/src/runtime/host/launcher';
+import { REPO_ROOT } from './child';
+import { captureLogger, startHost } from './ipc';
+
+export interface LocalGateway {
+  readonly host: LocalIpcHost;
+  readonly launcher: ComponentLauncher;
+  readonly root: string;
+  readonly logs: ReturnType<typeof captureLogger>;
+  /** Messages the components published, as the host saw them. */
+  readonly messages: { topic: string; payload: LocalPayload }[];
+  close(): Promise<void>;
+}
+
+/** A local IPC host plus launcher over the project's recipes, in a fresh root directory. */
+export async function localGateway(
+  root: string,
+  overrides: Record<string, JsonTree> = {},
+): Promise<LocalGateway> {
+  const logs = captureLogger();
+  const host = await startHost(root, logs.logger);
+  const launcher = new ComponentLauncher({
+    host,
+    projectRoot: REPO_ROOT,
+    rootDir: root,
+    recipesDir: join(REPO_ROOT, 'recipes'),
+    thingName: 'gw-test',
+    region: 'eu-west-1',
+    logger: logs.logger,
+    overrides,
+    restartDelayMs: 200,
+  });
+  const messages: { topic: string; payload: LocalPayload }[] = [];
+  host.subscribe('#', (topic, payload) => messages.push({ topic, payload }));
+  return {
+    host,
+    launcher,
+    root,
+    logs,
+    messages,
+    close: async () => {
+      await launcher.stopAll();
+      await host.stop();
+    },
+  };
+}
+
+export function jsonMessages(gw: LocalGateway, topic: string): Record<string, unknown>[] {
+  return gw.messages
+    .filter((m) => m.topic === topic && m.payload.kind === 'json')
+    .map((m) => (m.payload as { message: Record<string, unknown> }).message);
+}
