@@ -4,10 +4,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ipcBenchmark } from './ipc';
 import { storeBenchmark } from './store';
 
 const BENCHMARKS: Record<string, (args: readonly string[]) => Promise<Record<string, unknown>>> = {
   store: storeBenchmark,
+  ipc: ipcBenchmark,
 };
 
 async function main(): Promise<void> {

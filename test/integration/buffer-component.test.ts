@@ -82,6 +82,18 @@ describe('the Buffer component under the local IPC host', () => {
     expect(gw.launcher.pid(BUFFER)).toBeUndefined();
   });
 
+  it('exits when its IPC connection is lost, and is restarted', async () => {
+    await launch();
+    const firstPid = gw.launcher.pid(BUFFER);
+    expect(gw.host.dropConnections(BUFFER)).toBe(1);
+    await gw.launcher.waitForState(BUFFER, 'ERRORED', 10_000);
+    await gw.launcher.waitForState(BUFFER, 'RUNNING', 20_000);
+    expect(gw.launcher.pid(BUFFER)).not.toBe(firstPid);
+    const log = readFileSync(gw.launcher.logPath(BUFFER), 'utf8');
+    expect(log).toContain('"reason":"IPC connection lost"');
+    expect(log).toContain('"code":"IPC_LOST"');
+  });
+
   it('stops cleanly on SIGTERM within the nucleus budget', async () => {
     await launch();
     const { stoppedCleanly } = await gw.launcher.stop(BUFFER);

@@ -228,8 +228,19 @@ export class IpcConnection {
     this.close();
   }
 
+  private corked = false;
+
+  /** Writes within one tick leave in one system call: a publish fans out to many streams at once. */
   private write(message: Parameters<typeof encodeRpcMessage>[0]): void {
     if (this.closed || this.socket.destroyed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     this.socket.write(encodeRpcMessage(message));
   }
 

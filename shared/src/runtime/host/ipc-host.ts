@@ -137,6 +137,13 @@ export class LocalIpcHost extends EventEmitter {
     this.emit('state', name, state);
   }
 
+  /** Closes every connection of a component, as a nucleus restart would (tests and chaos runs). */
+  dropConnections(name: string): number {
+    const doomed = [...this.connections].filter((c) => c.identity?.component === name);
+    for (const c of doomed) c.close();
+    return doomed.length;
+  }
+
   async start(): Promise<void> {
     mkdirSync(dirname(this.options.socketPath), { recursive: true });
     rmSync(this.options.socketPath, { force: true }); // a stale socket from a killed host

@@ -1,0 +1,35 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig } from '../../shared/src/config';
+import { withoutAccessControl } from '../../shared/src/component/run';
+import { accessControlSchema } from '../../shared/src/runtime/host/access-control';
+import { defaultConfiguration, loadRecipe } from '../../shared/src/runtime/host/recipe';
+import { bufferConfigSchema, BUFFER_COMPONENT, BUFFER_VERSION } from '../../components/buffer/src/config';
+
+const RECIPES = join(__dirname, '..', '..', 'recipes');
+
+/** Each component's schema and version, by component name: a recipe without an entry fails the test. */
+const COMPONENTS = {
+  [BUFFER_COMPONENT]: { schema: bufferConfigSchema, version: BUFFER_VERSION },
+};
+
+describe('recipes and component schemas agree', () => {
+  const files = readdirSync(RECIPES).filter((f) => f.endsWith('.yaml'));
+
+  it('has a recipe for every component', () => {
+    expect(files.map((f) => f.replace(/\.yaml$/, '')).sort()).toEqual(Object.keys(COMPONENTS).sort());
+  });
+
+  it.each(files)('%s: DefaultConfiguration parses with the schema, version and name match', (file) => {
+    const recipe = loadRecipe(join(RECIPES, file));
+    expect(file).toBe(`${recipe.ComponentName}.yaml`);
+    const component = COMPONENTS[recipe.ComponentName as keyof typeof COMPONENTS];
+    expect(component).toBeDefined();
+    expect(recipe.ComponentVersion).toBe(component.version);
+    const defaults = defaultConfiguration(recipe);
+    accessControlSchema.parse(defaults['accessControl']);
+    const parsed = parseConfig(component.schema, withoutAccessControl(defaults), file);
+    // The recipe spells out every default, so what a user sees in it is what runs.
+    expect(parsed).toEqual(withoutAccessControl(defaults));
+  });
+});
