@@ -8,9 +8,10 @@
  *     the same with a lean wire-protocol publisher instead of the SDK client
  * Latency uses performance.timeOrigin + performance.now(), comparable across processes on one machine.
  */
-import { greengrasscoreipc, io } from 'aws-iot-device-sdk-v2';
+import type { greengrasscoreipc } from 'aws-iot-device-sdk-v2';
 import { createConnection } from 'node:net';
 import { FrameParser } from '../shared/src/runtime/eventstream/frame';
+import { createIpcClient } from '../shared/src/runtime/ipc-client';
 import {
   encodeRpcMessage,
   MessageType,
@@ -19,15 +20,7 @@ import {
 } from '../shared/src/runtime/eventstream/rpc';
 
 function connect(socketPath: string, token: string): Promise<greengrasscoreipc.Client> {
-  const client = greengrasscoreipc.createClient({
-    hostName: socketPath,
-    port: 0,
-    socketOptions: new io.SocketOptions(io.SocketType.STREAM, io.SocketDomain.LOCAL),
-    connectTransform: (t) => {
-      t.message.payload = JSON.stringify({ authToken: token });
-      return Promise.resolve(t.message);
-    },
-  });
+  const client = createIpcClient(socketPath, token);
   return client.connect().then(() => client);
 }
 

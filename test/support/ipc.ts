@@ -1,7 +1,8 @@
-import { greengrasscoreipc, io } from 'aws-iot-device-sdk-v2';
-import { Writable } from 'node:stream';
+import type { greengrasscoreipc } from 'aws-iot-device-sdk-v2';
+import { createIpcClient } from '../../shared/src/runtime/ipc-client';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../../shared/src/logger';
+import { captureLines } from './capture';
 import { LocalIpcHost } from '../../shared/src/runtime/host/ipc-host';
 import type { JsonTree } from '../../shared/src/runtime/host/config-tree';
 
@@ -9,29 +10,15 @@ export type IpcClient = greengrasscoreipc.Client;
 
 /** A logger whose lines are kept for assertions. */
 export function captureLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
+  const capture = captureLines();
   const logger = createLogger({
     component: 'test-host',
     version: '0',
     thing: 'gw-test',
     level: 'debug',
-    destination,
+    destination: capture.stream,
   });
-  return {
-    logger,
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter((l) => l.length > 0)
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
+  return { logger, lines: capture.lines };
 }
 
 export async function startHost(dir: string, logger: Logger): Promise<LocalIpcHost> {
@@ -59,15 +46,7 @@ export function pubsubAcl(publish: readonly string[], subscribe: readonly string
 
 /** The SDK's own Greengrass IPC client, connected to the host with the given token. */
 export async function connectClient(host: LocalIpcHost, token: string): Promise<IpcClient> {
-  const client = greengrasscoreipc.createClient({
-    hostName: host.socketPath,
-    port: 0,
-    socketOptions: new io.SocketOptions(io.SocketType.STREAM, io.SocketDomain.LOCAL),
-    connectTransform: (t) => {
-      t.message.payload = JSON.stringify({ authToken: token });
-      return Promise.resolve(t.message);
-    },
-  });
+  const client = createIpcClient(host.socketPath, token);
   await client.connect();
   return client;
 }

@@ -1,24 +1,5 @@
-import { Writable } from 'node:stream';
 import { createLogger } from '../../shared/src/logger';
-
-function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  return {
-    stream,
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter((l) => l.length > 0)
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
-}
+import { captureLines as capture } from '../support/capture';
 
 describe('logger', () => {
   it('writes JSON lines with the component, version and thing bindings', () => {

@@ -1,6 +1,7 @@
-import { greengrasscoreipc, io, type eventstream_rpc } from 'aws-iot-device-sdk-v2';
+import { greengrasscoreipc, type eventstream_rpc } from 'aws-iot-device-sdk-v2';
 import { DrError, type ErrorCode } from '../errors';
 import type { Logger } from '../logger';
+import { createIpcClient } from './ipc-client';
 import type { LocalMessage, LocalRuntime, ReportedState, Subscription, ValidationVerdict } from './port';
 
 type IpcClient = greengrasscoreipc.Client;
@@ -80,15 +81,7 @@ export class GreengrassIpcRuntime implements LocalRuntime {
         'AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT',
       );
     const authToken = options.authToken ?? required(env['SVCUID'], 'SVCUID');
-    const client = greengrasscoreipc.createClient({
-      hostName: socketPath,
-      port: 0,
-      socketOptions: new io.SocketOptions(io.SocketType.STREAM, io.SocketDomain.LOCAL),
-      connectTransform: (transform) => {
-        transform.message.payload = JSON.stringify({ authToken });
-        return Promise.resolve(transform.message);
-      },
-    });
+    const client = createIpcClient(socketPath, authToken);
     try {
       await client.connect();
     } catch (err) {
