@@ -25,7 +25,7 @@ describe('group commit', () => {
       retryBaseMs: 20,
       retryMaxMs: 200,
       clock: systemClock,
-      onCommit: (c) => commits.push(c.records),
+      onCommit: (c) => commits.push(c.records.length),
       ...overrides,
     });
   }

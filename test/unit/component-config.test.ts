@@ -5,12 +5,14 @@ import { withoutAccessControl } from '../../shared/src/component/run';
 import { accessControlSchema } from '../../shared/src/runtime/host/access-control';
 import { defaultConfiguration, loadRecipe } from '../../shared/src/runtime/host/recipe';
 import { bufferConfigSchema, BUFFER_COMPONENT, BUFFER_VERSION } from '../../components/buffer/src/config';
+import { ingestConfigSchema, INGEST_COMPONENT, INGEST_VERSION } from '../../components/ingest/src/config';
 
 const RECIPES = join(__dirname, '..', '..', 'recipes');
 
 /** Each component's schema and version, by component name: a recipe without an entry fails the test. */
 const COMPONENTS = {
   [BUFFER_COMPONENT]: { schema: bufferConfigSchema, version: BUFFER_VERSION },
+  [INGEST_COMPONENT]: { schema: ingestConfigSchema, version: INGEST_VERSION },
 };
 
 describe('recipes and component schemas agree', () => {

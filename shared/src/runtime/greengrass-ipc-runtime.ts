@@ -176,9 +176,12 @@ export class GreengrassIpcRuntime implements LocalRuntime {
     return this.openStream(`subscribe to ${topicFilter}`, op);
   }
 
-  async getConfiguration(keyPath: readonly string[] = []): Promise<unknown> {
-    const response = await this.call(`read configuration ${keyPath.join('/')}`, () =>
-      this.client.getConfiguration({ keyPath: [...keyPath] }),
+  async getConfiguration(keyPath: readonly string[] = [], componentName?: string): Promise<unknown> {
+    const response = await this.call(`read configuration ${componentName ?? ''}/${keyPath.join('/')}`, () =>
+      this.client.getConfiguration({
+        keyPath: [...keyPath],
+        ...(componentName === undefined ? {} : { componentName }),
+      }),
     );
     const value: unknown = response.value;
     // The nucleus wraps a leaf in its own key ({ leaf: v }); containers come back as they are.

@@ -32,8 +32,11 @@ export interface LocalRuntime {
     options?: { readonly includeOwn?: boolean },
   ): Promise<Subscription>;
 
-  /** The configuration value at `keyPath` (the whole configuration for an empty path). */
-  getConfiguration(keyPath?: readonly string[]): Promise<unknown>;
+  /**
+   * The configuration value at `keyPath` (the whole configuration for an empty path), of this component
+   * or of another one (`componentName`), e.g. a dependency whose settings must be shared.
+   */
+  getConfiguration(keyPath?: readonly string[], componentName?: string): Promise<unknown>;
   updateConfiguration(keyPath: readonly string[], valueToMerge: unknown): Promise<void>;
   /** Calls back with the changed key path whenever this component's configuration changes. */
   watchConfiguration(onChange: (keyPath: readonly string[]) => void): Promise<Subscription>;

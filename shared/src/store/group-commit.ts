@@ -14,7 +14,8 @@ export interface GroupCommitOptions {
   readonly retryMaxMs: number;
   readonly clock: Clock;
   readonly onCommit?: (info: {
-    readonly records: number;
+    /** The committed records, in the order of `result.ids`. */
+    readonly records: readonly NewRecord[];
     readonly commitMs: number;
     readonly result: AppendResult;
   }) => void;
@@ -39,7 +40,7 @@ export class GroupCommitWriter {
   private closed = false;
 
   constructor(
-    private readonly store: RecordStore,
+    private readonly store: Pick<RecordStore, 'append'>,
     private readonly options: GroupCommitOptions,
   ) {}
 
@@ -80,18 +81,18 @@ export class GroupCommitWriter {
       const batch = this.queue.splice(0, this.queue.length);
       const count = batch.reduce((n, p) => n + p.records.length, 0);
       this.queuedRecords -= count;
-      await this.commit(batch, count);
+      await this.commit(batch);
     }
   }
 
-  private async commit(batch: Pending[], count: number): Promise<void> {
+  private async commit(batch: Pending[]): Promise<void> {
     const all = batch.length === 1 ? (batch[0] as Pending).records : batch.flatMap((p) => p.records);
     for (let attempt = 0; ; attempt++) {
       const started = this.options.clock.monotonicMs();
       try {
         const result = this.store.append(all);
         this.options.onCommit?.({
-          records: count,
+          records: all,
           commitMs: this.options.clock.monotonicMs() - started,
           result,
         });
@@ -106,7 +107,7 @@ export class GroupCommitWriter {
         if (err.code === 'RECORD_INVALID' || err.code === 'RECORD_TOO_LARGE') {
           // One caller's bad record must not fail the others: commit each caller's records on its own.
           if (batch.length > 1) {
-            for (const p of batch) await this.commit([p], p.records.length);
+            for (const p of batch) await this.commit([p]);
             return;
           }
         }

@@ -1,0 +1,280 @@
+import type { ComponentDeps, RunningService } from '../../../shared/src/component/run';
+import { periodic } from '../../../shared/src/component/periodic';
+import { toDrError } from '../../../shared/src/errors';
+import type { JsonObject, NewRecord } from '../../../shared/src/record';
+import type { LocalMessage, Subscription } from '../../../shared/src/runtime/port';
+import { GroupCommitWriter, type DeadLetterInput } from '../../../shared/src/store';
+import { sharedStoreLocation } from '../../../shared/src/store/location';
+import { INGEST_COMPONENT, type IngestConfig } from './config';
+import { createMapper, type RejectReason } from './core/mapper';
+import { FollowingStore } from './following-store';
+import { RateLimitedLog } from './rate-limited-log';
+
+type DropReason = RejectReason | 'overload' | 'store_rejected' | 'bad_anomaly';
+
+interface Counters {
+  accepted: number;
+  anomalies: number;
+  rejected: Partial<Record<DropReason, number>>;
+  batches: number;
+  lastCommitMs: number;
+  maxCommitMs: number;
+  /** Records lost because the store refused them after retries (disk full, I/O): logged and counted. */
+  storeFailures: number;
+}
+
+const COMMIT_WINDOW = 512;
+
+/**
+ * The only door into the store for data: readings from local topics (and optionally a local MQTT
+ * broker) are mapped and validated, appended with group commit, and each committed batch is published
+ * for Inference. Bad input goes to the dead-letter table with its reason; nothing is dropped silently.
+ */
+export class IngestService implements RunningService<IngestConfig> {
+  private config: Readonly<IngestConfig>;
+  private mapper: ReturnType<typeof createMapper>;
+  private readonly store: FollowingStore;
+  private readonly writer: GroupCommitWriter;
+  private readonly rejectLog: RateLimitedLog;
+  private pendingDeadLetters: DeadLetterInput[] = [];
+  private deadLetterTimer: NodeJS.Timeout | undefined;
+  private subscriptions: Subscription[] = [];
+  private readonly abort = new AbortController();
+  private readonly loops: Promise<void>[] = [];
+  private readonly commitTimes: number[] = [];
+  private readonly counters: Counters = {
+    accepted: 0,
+    anomalies: 0,
+    rejected: {},
+    batches: 0,
+    lastCommitMs: 0,
+    maxCommitMs: 0,
+    storeFailures: 0,
+  };
+
+  static async start(deps: ComponentDeps<IngestConfig>): Promise<IngestService> {
+    const location = await sharedStoreLocation(deps.runtime);
+    const service = new IngestService(
+      deps,
+      new FollowingStore(location, deps.runtime.thingName, deps.logger),
+    );
+    deps.logger.info({ path: location.path }, 'store open');
+    await service.subscribe();
+    return service;
+  }
+
+  private constructor(
+    private readonly deps: ComponentDeps<IngestConfig>,
+    store: FollowingStore,
+  ) {
+    this.config = deps.config;
+    this.store = store;
+    this.mapper = this.makeMapper(deps.config);
+    this.rejectLog = new RateLimitedLog(deps.logger, deps.config.rejectLogIntervalMs);
+    this.writer = new GroupCommitWriter(store, {
+      flushIntervalMs: deps.config.flushIntervalMs,
+      maxBatchRecords: deps.config.maxBatchRecords,
+      maxRetries: 5,
+      retryBaseMs: 50,
+      retryMaxMs: 2_000,
+      clock: deps.clock,
+      onCommit: (c) => this.onCommit(c.records, c.result.ids, c.commitMs),
+    });
+    this.loops.push(
+      periodic(
+        deps.clock,
+        () => this.config.metricsIntervalMs,
+        () => this.publishMetrics(),
+        this.abort.signal,
+      ),
+    );
+  }
+
+  private makeMapper(config: Readonly<IngestConfig>): ReturnType<typeof createMapper> {
+    return createMapper({
+      mapping: config.mapping,
+      maxPayloadBytes: config.maxPayloadBytes,
+      ...(config.allowedDevices === undefined ? {} : { allowedDevices: new Set(config.allowedDevices) }),
+    });
+  }
+
+  private async subscribe(): Promise<void> {
+    const { runtime } = this.deps;
+    for (const filter of this.config.sources.ipcTopics) {
+      this.subscriptions.push(await runtime.subscribe(filter, (m) => this.onReading(m)));
+    }
+    this.subscriptions.push(await runtime.subscribe(this.config.anomalyTopic, (m) => this.onAnomaly(m)));
+  }
+
+  private onReading(message: LocalMessage): void {
+    const payload = message.kind === 'binary' ? message.bytes : message.json;
+    this.ingest(message.topic, payload);
+  }
+
+  /** Maps and queues one reading. Public for the other sources (local MQTT) and the benchmark. */
+  ingest(topic: string, payload: unknown): void {
+    const nowMs = this.deps.clock.nowMs();
+    if (this.writer.waitingRecords >= this.config.maxQueuedRecords) {
+      this.drop(
+        'overload',
+        topic,
+        payload,
+        `more than ${this.config.maxQueuedRecords} records wait for a commit`,
+      );
+      return;
+    }
+    const result = this.mapper(topic, payload, nowMs);
+    if (!result.ok) {
+      this.drop(result.reason, topic, payload, result.detail);
+      return;
+    }
+    this.append(result.record, topic, payload);
+  }
+
+  private append(record: NewRecord, topic: string, payload: unknown): void {
+    this.writer.append([record]).catch((err: unknown) => {
+      const e = toDrError(err);
+      if (e.code === 'RECORD_INVALID' || e.code === 'RECORD_TOO_LARGE') {
+        this.drop('store_rejected', topic, payload, e.message);
+        return;
+      }
+      this.counters.storeFailures += 1;
+      this.rejectLog.warn(
+        `store:${e.code}`,
+        this.deps.clock.nowMs(),
+        { code: e.code, topic },
+        'the store refused a commit after retries',
+      );
+    });
+  }
+
+  /** Anomaly events from Inference go to the alert lane, so they reach the cloud first. */
+  private onAnomaly(message: LocalMessage): void {
+    const event = message.kind === 'json' ? message.json : undefined;
+    const e = event as { asset?: unknown; deviceId?: unknown; atMs?: unknown } | undefined;
+    const deviceId =
+      typeof e?.deviceId === 'string' ? e.deviceId : typeof e?.asset === 'string' ? e.asset : undefined;
+    if (typeof event !== 'object' || event === null || Array.isArray(event) || deviceId === undefined) {
+      this.drop(
+        'bad_anomaly',
+        message.topic,
+        message.kind === 'json' ? message.json : message.bytes,
+        'an anomaly event needs an asset or deviceId',
+      );
+      return;
+    }
+    const tsMs =
+      typeof e?.atMs === 'number' && Number.isSafeInteger(e.atMs) ? e.atMs : this.deps.clock.nowMs();
+    this.counters.anomalies += 1;
+    this.append(
+      { stream: 'anomaly', lane: 'alert', deviceId, tsMs, body: event as JsonObject },
+      message.topic,
+      event,
+    );
+  }
+
+  private drop(reason: DropReason, topic: string, payload: unknown, detail: string): void {
+    this.counters.rejected[reason] = (this.counters.rejected[reason] ?? 0) + 1;
+    const raw = Buffer.isBuffer(payload) ? payload : Buffer.from(JSON.stringify(payload) ?? String(payload));
+    this.rejectLog.warn(
+      reason,
+      this.deps.clock.nowMs(),
+      { topic, detail, bytes: raw.length },
+      'reading rejected',
+    );
+    if (reason === 'overload') return; // the store is the bottleneck: counted and logged, not written
+    this.pendingDeadLetters.push({ source: topic, reason, detail, raw });
+    this.deadLetterTimer ??= setTimeout(() => this.flushDeadLetters(), this.config.flushIntervalMs);
+  }
+
+  private flushDeadLetters(): void {
+    this.deadLetterTimer = undefined;
+    const batch = this.pendingDeadLetters;
+    this.pendingDeadLetters = [];
+    if (batch.length === 0) return;
+    try {
+      this.store.deadLetter(batch);
+    } catch (err) {
+      this.counters.storeFailures += batch.length;
+      this.deps.logger.error({ err: toDrError(err), count: batch.length }, 'could not write dead letters');
+    }
+  }
+
+  private onCommit(records: readonly NewRecord[], ids: readonly string[], commitMs: number): void {
+    this.counters.batches += 1;
+    this.counters.accepted += records.length;
+    this.counters.lastCommitMs = commitMs;
+    this.counters.maxCommitMs = Math.max(this.counters.maxCommitMs, commitMs);
+    this.commitTimes.push(commitMs);
+    if (this.commitTimes.length > COMMIT_WINDOW) this.commitTimes.shift();
+    // One message per committed batch, sent only after the commit: what Inference sees is durable.
+    const batch = {
+      committedAtMs: this.deps.clock.nowMs(),
+      records: records.map((r, i) => ({
+        id: ids[i],
+        stream: r.stream,
+        lane: r.lane,
+        deviceId: r.deviceId,
+        tsMs: r.tsMs,
+        body: r.body,
+      })),
+    };
+    this.deps.runtime
+      .publishJson(this.config.liveTopic, batch)
+      .catch((err: unknown) =>
+        this.deps.logger.warn({ err: toDrError(err) }, 'could not publish a live batch'),
+      );
+  }
+
+  metrics(): Record<string, unknown> {
+    const sorted = [...this.commitTimes].sort((a, b) => a - b);
+    return {
+      component: INGEST_COMPONENT,
+      atMs: this.deps.clock.nowMs(),
+      accepted: this.counters.accepted,
+      anomalies: this.counters.anomalies,
+      rejected: { ...this.counters.rejected },
+      batches: this.counters.batches,
+      waitingRecords: this.writer.waitingRecords,
+      storeFailures: this.counters.storeFailures,
+      commitMs: {
+        last: this.counters.lastCommitMs,
+        max: this.counters.maxCommitMs,
+        p50: sorted[Math.floor(sorted.length * 0.5)] ?? 0,
+        p99: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
+      },
+    };
+  }
+
+  private async publishMetrics(): Promise<void> {
+    try {
+      await this.deps.runtime.publishJson(this.config.metricsTopic, this.metrics());
+    } catch (err) {
+      this.deps.logger.warn({ err: toDrError(err) }, 'could not publish ingest metrics');
+    }
+  }
+
+  async applyConfig(config: Readonly<IngestConfig>): Promise<void> {
+    const resubscribe =
+      JSON.stringify(config.sources) !== JSON.stringify(this.config.sources) ||
+      config.anomalyTopic !== this.config.anomalyTopic;
+    this.config = config;
+    this.mapper = this.makeMapper(config);
+    if (resubscribe) {
+      await Promise.all(this.subscriptions.map((s) => s.close()));
+      this.subscriptions = [];
+      await this.subscribe();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.subscriptions.map((s) => s.close().catch(() => undefined)));
+    this.abort.abort();
+    await Promise.all(this.loops);
+    // What already arrived is committed before exit: a clean stop loses nothing.
+    await this.writer.close();
+    clearTimeout(this.deadLetterTimer);
+    this.flushDeadLetters();
+    this.store.close();
+  }
+}

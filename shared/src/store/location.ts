@@ -1,0 +1,46 @@
+import { isAbsolute, join } from 'node:path';
+import { z } from 'zod';
+import { DrError } from '../errors';
+import type { LocalRuntime } from '../runtime/port';
+import { storeSettingsSchema, type StoreSettings } from './settings';
+
+/** The component that owns the store; its configuration says where the store is and how it is tuned. */
+export const BUFFER_COMPONENT = 'com.edgedr.Buffer';
+export const DEFAULT_STORE_PATH = 'store/records.db';
+/** Set by the recipes of the store's other users: `{com.edgedr.Buffer:work:path}`. */
+export const BUFFER_WORK_PATH_ENV = 'EDGEDR_BUFFER_WORK_PATH';
+
+const ownerView = z.object({
+  storePath: z.string().min(1).default(DEFAULT_STORE_PATH),
+  store: storeSettingsSchema.default(storeSettingsSchema.parse({})),
+});
+
+export interface StoreLocation {
+  readonly path: string;
+  readonly settings: StoreSettings;
+}
+
+/** Where the shared store is and its settings, read from the Buffer's configuration. */
+export async function sharedStoreLocation(
+  runtime: LocalRuntime,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<StoreLocation> {
+  const raw = await runtime.getConfiguration([], BUFFER_COMPONENT);
+  const parsed = ownerView.safeParse(raw);
+  if (!parsed.success) {
+    throw new DrError(
+      'CFG_INVALID',
+      `the ${BUFFER_COMPONENT} configuration does not describe a store: ${parsed.error.message}`,
+    );
+  }
+  const { storePath, store } = parsed.data;
+  if (isAbsolute(storePath)) return { path: storePath, settings: store };
+  const workPath = env[BUFFER_WORK_PATH_ENV];
+  if (workPath === undefined || workPath === '') {
+    throw new DrError(
+      'CFG_INVALID',
+      `${BUFFER_WORK_PATH_ENV} is not set: the recipe must pass {${BUFFER_COMPONENT}:work:path}`,
+    );
+  }
+  return { path: join(workPath, storePath), settings: store };
+}

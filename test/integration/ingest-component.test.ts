@@ -1,0 +1,165 @@
+import { join } from 'node:path';
+import { connectClient, eventually, pubsubAcl, type IpcClient } from '../support/ipc';
+import { jsonMessages, localGateway, type LocalGateway } from '../support/launch';
+import { countRecords, readStore } from '../support/store-reader';
+import { useTempDir } from '../support/temp-dir';
+
+const BUFFER = 'com.edgedr.Buffer';
+const INGEST = 'com.edgedr.Ingest';
+
+describe('the Ingest component under the local IPC host', () => {
+  let gw: LocalGateway;
+  let sensor: IpcClient | undefined;
+  afterEach(async () => {
+    await sensor?.close();
+    sensor = undefined;
+    await gw.close();
+  });
+  const tempDir = useTempDir('ggdr-ing-');
+
+  function storePath(): string {
+    return join(gw.launcher.workPath(BUFFER), 'store', 'records.db');
+  }
+
+  async function start(ingestOverrides: Record<string, unknown> = {}): Promise<void> {
+    gw = await localGateway(tempDir(), {
+      [INGEST]: { metricsIntervalMs: 200, ...ingestOverrides },
+    });
+    // A client device's bridge, or another component, publishing readings.
+    const token = gw.host.addComponent('com.test.Sensors', {
+      accessControl: pubsubAcl(['sensors/*', 'edgedr/inference/anomalies'], []),
+    }).token;
+    await gw.launcher.launch([BUFFER, INGEST]);
+    await gw.launcher.waitForState(INGEST, 'RUNNING', 20_000);
+    sensor = await connectClient(gw.host, token);
+  }
+
+  function publish(topic: string, message: unknown): Promise<unknown> {
+    return (sensor as IpcClient).publishToTopic({ topic, publishMessage: { jsonMessage: { message } } });
+  }
+
+  function publishBytes(topic: string, bytes: Buffer): Promise<unknown> {
+    return (sensor as IpcClient).publishToTopic({
+      topic,
+      publishMessage: { binaryMessage: { message: bytes } },
+    });
+  }
+
+  it('stores every valid reading exactly once with the configured mapping', async () => {
+    await start();
+    const now = Date.now();
+    const sent: { device: string; stream: string; ts: number; n: number }[] = [];
+    for (let n = 0; n < 200; n++) {
+      const device = `pump-${n % 4}`;
+      const stream = n % 2 === 0 ? 'pressure' : 'flow';
+      const ts = now - 1000 + n;
+      sent.push({ device, stream, ts, n });
+      await publish(`sensors/${device}/${stream}`, { ts, value: n / 10, n, ok: true });
+    }
+    // Seconds and ISO timestamps, and a binary JSON payload.
+    await publish('sensors/pump-9/temp', { ts: Math.floor(now / 1000), celsius: 71.5 });
+    await publishBytes(
+      'sensors/pump-9/temp',
+      Buffer.from(JSON.stringify({ ts: new Date(now).toISOString(), celsius: 72 })),
+    );
+    await eventually(() => countRecords(storePath()) === 202, 15_000, 'all records committed');
+
+    const { records } = readStore(storePath());
+    const byN = new Map<number, (typeof records)[number]>();
+    for (const r of records) {
+      const body = JSON.parse(r.body) as { n?: number };
+      if (body.n !== undefined) {
+        expect(byN.has(body.n)).toBe(false); // exactly once
+        byN.set(body.n, r);
+      }
+    }
+    for (const s of sent) {
+      const r = byN.get(s.n);
+      expect(r).toMatchObject({ lane: 1, stream: s.stream, device_id: s.device, ts_ms: s.ts });
+      expect(JSON.parse(r?.body ?? '{}')).toEqual({ value: s.n / 10, n: s.n, ok: true });
+    }
+    const temps = records.filter((r) => r.stream === 'temp');
+    expect(temps.map((r) => r.ts_ms)).toEqual([Math.floor(now / 1000) * 1000, now]);
+  });
+
+  it('dead-letters bad input with its reason and raw bytes, and keeps running', async () => {
+    await start({ allowedDevices: ['pump-1'] });
+    const now = Date.now();
+    await publishBytes('sensors/pump-1/p', Buffer.from('{"ts": 1, "value": '));
+    await publishBytes('sensors/pump-1/p', Buffer.from(`{"ts": ${now}, "value": 1e999}`));
+    await publish('sensors/pump-1/p', [1, 2, 3]);
+    await publish('sensors/pump-1/p', { value: 1 }); // no ts
+    await publish('sensors/pump-1/p', { ts: now + 3_600_000, value: 1 }); // far future
+    await publish('sensors/pump-1/p', { ts: now, value: { nested: true } });
+    await publish('sensors/pump-2/p', { ts: now, value: 1 }); // not allowed
+    await publish('sensors/pump-1/p', { ts: now, value: 'x'.repeat(20_000) }); // oversize
+    await publish('sensors/pump-1/p', { ts: now, value: 7 }); // the one good reading
+    await eventually(() => readStore(storePath()).deadLetters.length === 8, 15_000, 'dead letters');
+    const { records, deadLetters } = readStore(storePath());
+    expect(deadLetters.map((d) => d.reason)).toEqual([
+      'not_json',
+      'non_finite',
+      'not_object',
+      'bad_timestamp',
+      'timestamp_out_of_bounds',
+      'bad_measurements',
+      'unknown_device',
+      'oversize',
+    ]);
+    expect(deadLetters[0]?.raw.toString()).toBe('{"ts": 1, "value": ');
+    expect(deadLetters.every((d) => d.source === 'sensors/pump-1/p' || d.source === 'sensors/pump-2/p')).toBe(
+      true,
+    );
+    expect(records).toHaveLength(1);
+    await eventually(
+      () => (jsonMessages(gw, 'edgedr/ingest/metrics').at(-1)?.['accepted'] ?? 0) === 1,
+      5_000,
+      'metrics',
+    );
+    const metrics = jsonMessages(gw, 'edgedr/ingest/metrics').at(-1);
+    expect(metrics?.['rejected']).toEqual({
+      not_json: 1,
+      non_finite: 1,
+      not_object: 1,
+      bad_timestamp: 1,
+      timestamp_out_of_bounds: 1,
+      bad_measurements: 1,
+      unknown_device: 1,
+      oversize: 1,
+    });
+    expect(gw.host.component(INGEST)?.state).toBe('RUNNING');
+  });
+
+  it('publishes each committed batch once, after the commit', async () => {
+    await start();
+    const checked: { ids: string[]; allStored: boolean }[] = [];
+    gw.host.subscribe('edgedr/ingest/live', (_topic, payload) => {
+      if (payload.kind !== 'json') return;
+      const ids = (payload.message as { records: { id: string }[] }).records.map((r) => r.id);
+      const stored = new Set(readStore(storePath()).records.map((r) => r.seq));
+      checked.push({ ids, allStored: ids.every((id) => stored.has(Number(id.split(':').pop()))) });
+    });
+    const now = Date.now();
+    await Promise.all(Array.from({ length: 300 }, (_, n) => publish(`sensors/pump-1/p`, { ts: now, n })));
+    await eventually(() => checked.reduce((s, c) => s + c.ids.length, 0) === 300, 15_000, 'live batches');
+    expect(checked.every((c) => c.allStored)).toBe(true);
+    expect(checked.length).toBeLessThan(300); // batches, not one message per record
+    const all = checked.flatMap((c) => c.ids);
+    expect(new Set(all).size).toBe(300);
+  });
+
+  it('stores anomaly events from Inference in the alert lane', async () => {
+    await start();
+    await publish('edgedr/inference/anomalies', {
+      kind: 'onset',
+      asset: 'pump-3',
+      atMs: Date.now(),
+      score: 12.5,
+      threshold: 4,
+    });
+    await eventually(() => countRecords(storePath()) === 1, 10_000, 'anomaly stored');
+    const [r] = readStore(storePath()).records;
+    expect(r).toMatchObject({ lane: 0, stream: 'anomaly', device_id: 'pump-3' });
+    expect(JSON.parse(r?.body ?? '{}')).toMatchObject({ score: 12.5, kind: 'onset' });
+  });
+});
