@@ -4,6 +4,8 @@
  *     prints `ready`, then one JSON line: throughput and publish-to-receive latency
  *   ipc-client publish <socket> <token> <bytes> <count> <window>
  *     publishes `count` messages with `window` publishes in flight
+ *   ipc-client publish-readings <socket> <token> - <count> <window>
+ *     sensor readings on sensors/pump-N/vibration, for the Ingest benchmark
  *   ipc-client publish-raw <socket> <token> <bytes> <count> <window>
  *     the same with a lean wire-protocol publisher instead of the SDK client
  * Latency uses performance.timeOrigin + performance.now(), comparable across processes on one machine.
@@ -167,10 +169,46 @@ async function publishRaw(
   socket.end();
 }
 
+/** Sensor readings as a device bridge would publish them, stamped with their send time. */
+async function publishReadings(
+  socketPath: string,
+  token: string,
+  count: number,
+  window: number,
+): Promise<void> {
+  const pub = await connect(socketPath, token);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: window }, async () => {
+      while (next < count) {
+        const n = next++;
+        await pub.publishToTopic({
+          topic: `sensors/pump-${n % 8}/vibration`,
+          publishMessage: {
+            jsonMessage: {
+              message: {
+                ts: Date.now(),
+                sentAt: now(),
+                n,
+                rms: 0.0273 + (n % 100) / 1e4,
+                current: 0.8 + (n % 13) / 100,
+                temperature: 71.2,
+              },
+            },
+          },
+        });
+      }
+    }),
+  );
+  await pub.close();
+}
+
 async function run(): Promise<void> {
   const [mode, socketPath = '', token = '', bytesText = '200', countText = '1000', windowText = '64'] =
     process.argv.slice(2);
   if (mode === 'subscribe') await subscribe(socketPath, token, Number(bytesText), Number(countText));
+  else if (mode === 'publish-readings')
+    await publishReadings(socketPath, token, Number(countText), Number(windowText));
   else if (mode === 'publish-raw')
     await publishRaw(socketPath, token, Number(bytesText), Number(countText), Number(windowText));
   else if (mode === 'publish')

@@ -4,12 +4,14 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ingestBenchmark } from './ingest';
 import { ipcBenchmark } from './ipc';
 import { storeBenchmark } from './store';
 
 const BENCHMARKS: Record<string, (args: readonly string[]) => Promise<Record<string, unknown>>> = {
   store: storeBenchmark,
   ipc: ipcBenchmark,
+  ingest: ingestBenchmark,
 };
 
 async function main(): Promise<void> {

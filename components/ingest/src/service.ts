@@ -8,6 +8,7 @@ import { sharedStoreLocation } from '../../../shared/src/store/location';
 import { INGEST_COMPONENT, type IngestConfig } from './config';
 import { createMapper, type RejectReason } from './core/mapper';
 import { FollowingStore } from './following-store';
+import { MqttSource } from './mqtt-source';
 import { RateLimitedLog } from './rate-limited-log';
 
 type DropReason = RejectReason | 'overload' | 'store_rejected' | 'bad_anomaly';
@@ -39,6 +40,7 @@ export class IngestService implements RunningService<IngestConfig> {
   private pendingDeadLetters: DeadLetterInput[] = [];
   private deadLetterTimer: NodeJS.Timeout | undefined;
   private subscriptions: Subscription[] = [];
+  private mqtt: MqttSource | undefined;
   private readonly abort = new AbortController();
   private readonly loops: Promise<void>[] = [];
   private readonly commitTimes: number[] = [];
@@ -104,6 +106,22 @@ export class IngestService implements RunningService<IngestConfig> {
       this.subscriptions.push(await runtime.subscribe(filter, (m) => this.onReading(m)));
     }
     this.subscriptions.push(await runtime.subscribe(this.config.anomalyTopic, (m) => this.onAnomaly(m)));
+    const mqttConfig = this.config.sources.mqtt;
+    if (mqttConfig !== undefined) {
+      this.mqtt = new MqttSource(
+        mqttConfig,
+        (topic, payload) => this.ingest(topic, payload),
+        this.deps.logger,
+      );
+      this.mqtt.start();
+    }
+  }
+
+  private async unsubscribe(): Promise<void> {
+    await Promise.all(this.subscriptions.map((s) => s.close().catch(() => undefined)));
+    this.subscriptions = [];
+    await this.mqtt?.stop();
+    this.mqtt = undefined;
   }
 
   private onReading(message: LocalMessage): void {
@@ -235,6 +253,7 @@ export class IngestService implements RunningService<IngestConfig> {
       anomalies: this.counters.anomalies,
       rejected: { ...this.counters.rejected },
       batches: this.counters.batches,
+      ...(this.mqtt === undefined ? {} : { mqtt: this.mqtt.status() }),
       waitingRecords: this.writer.waitingRecords,
       storeFailures: this.counters.storeFailures,
       commitMs: {
@@ -261,14 +280,13 @@ export class IngestService implements RunningService<IngestConfig> {
     this.config = config;
     this.mapper = this.makeMapper(config);
     if (resubscribe) {
-      await Promise.all(this.subscriptions.map((s) => s.close()));
-      this.subscriptions = [];
+      await this.unsubscribe();
       await this.subscribe();
     }
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.subscriptions.map((s) => s.close().catch(() => undefined)));
+    await this.unsubscribe();
     this.abort.abort();
     await Promise.all(this.loops);
     // What already arrived is committed before exit: a clean stop loses nothing.

@@ -26,6 +26,8 @@ export interface MapperOptions {
 }
 
 const MAX_STRING_VALUE_CHARS = 1_024;
+const NONE: ReadonlySet<string> = new Set();
+
 const MAX_MEASUREMENTS = 256;
 
 function reject(reason: RejectReason, detail: string): MapResult {
@@ -82,6 +84,14 @@ export function createMapper(
   const { mapping } = options;
   const matchTopic =
     mapping.topicPattern === undefined ? undefined : compileTopicPattern(mapping.topicPattern);
+  // Stream names repeat on every reading: remember the ones already checked (bounded).
+  const knownStreams = new Set<string>();
+  const validStream = (stream: string): boolean => {
+    if (knownStreams.has(stream)) return true;
+    if (!STREAM_NAME.test(stream)) return false;
+    if (knownStreams.size < 4_096) knownStreams.add(stream);
+    return true;
+  };
   const reserved = new Set(
     [mapping.deviceIdField, mapping.streamField, mapping.timestampField].filter(
       (f): f is string => f !== undefined,
@@ -129,7 +139,7 @@ export function createMapper(
 
     const rawStream = mapping.streamField !== undefined ? body[mapping.streamField] : undefined;
     const stream = rawStream ?? fromTopic['stream'] ?? mapping.defaultStream;
-    if (typeof stream !== 'string' || !STREAM_NAME.test(stream))
+    if (typeof stream !== 'string' || !validStream(stream))
       return reject('bad_stream', 'stream must be 1-128 letters, digits, _ . - /');
 
     let tsMs = arrivalMs;
@@ -147,17 +157,18 @@ export function createMapper(
       tsMs = parsed;
     }
 
-    let source: unknown;
-    if (mapping.measurementsField !== undefined) source = body[mapping.measurementsField];
-    else source = Object.fromEntries(Object.entries(body).filter(([k]) => !reserved.has(k)));
+    // One pass over the measurements: every other payload field, or the configured measurements object.
+    const source: unknown = mapping.measurementsField === undefined ? body : body[mapping.measurementsField];
     if (typeof source !== 'object' || source === null || Array.isArray(source))
       return reject('bad_measurements', 'measurements must be a JSON object');
-    const entries = Object.entries(source as Record<string, unknown>);
-    if (entries.length === 0) return reject('bad_measurements', 'no measurements');
-    if (entries.length > MAX_MEASUREMENTS)
-      return reject('bad_measurements', `more than ${MAX_MEASUREMENTS} measurements`);
+    const skip = mapping.measurementsField === undefined ? reserved : NONE;
     const measurements: JsonObject = {};
-    for (const [key, value] of entries) {
+    let count = 0;
+    for (const key in source) {
+      if (!Object.prototype.hasOwnProperty.call(source, key) || skip.has(key)) continue;
+      if (++count > MAX_MEASUREMENTS)
+        return reject('bad_measurements', `more than ${MAX_MEASUREMENTS} measurements`);
+      const value = (source as Record<string, unknown>)[key];
       if (typeof value === 'number') {
         // JSON.parse turns 1e999 into Infinity: a number, but no reading.
         if (!Number.isFinite(value))
@@ -174,6 +185,7 @@ export function createMapper(
         );
       }
     }
+    if (count === 0) return reject('bad_measurements', 'no measurements');
     return { ok: true, record: { stream, lane: 'telemetry', deviceId, tsMs, body: measurements } };
   };
 }

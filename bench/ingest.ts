@@ -1,0 +1,211 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ingestConfigSchema } from '../components/ingest/src/config';
+import { createMapper } from '../components/ingest/src/core/mapper';
+import { systemClock } from '../shared/src/clock';
+import { createLogger } from '../shared/src/logger';
+import type { NewRecord } from '../shared/src/record';
+import { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
+import { ComponentLauncher } from '../shared/src/runtime/host/launcher';
+import { GroupCommitWriter, SqliteRecordStore, storeSettingsSchema } from '../shared/src/store';
+import { fmt, printTable } from './table';
+
+function option(args: readonly string[], name: string, fallback: number): number {
+  const hit = args.find((a) => a.startsWith(`--${name}=`));
+  return hit === undefined ? fallback : Number(hit.slice(name.length + 3));
+}
+
+function payloads(count: number): { topic: string; bytes: Buffer }[] {
+  const now = Date.now();
+  return Array.from({ length: count }, (_, n) => ({
+    topic: `sensors/pump-${n % 8}/vibration`,
+    bytes: Buffer.from(
+      JSON.stringify({
+        ts: now - count + n,
+        accelerometer1RMS: 0.0273 + (n % 100) / 1e4,
+        accelerometer2RMS: 0.0401 + (n % 37) / 1e4,
+        current: 0.8 + (n % 13) / 100,
+        pressure: 0.054 + (n % 7) / 1e3,
+        temperature: 71.2 + (n % 11) / 10,
+        thermocouple: 24.3 + (n % 5) / 10,
+        voltage: 229.4 + (n % 17) / 10,
+        volumeFlowRateRMS: 32 + (n % 3),
+      }),
+    ),
+  }));
+}
+
+/** (a) parse, validate, map and append with group commit, in one process, against raw appends. */
+async function pipeline(
+  count: number,
+): Promise<{ pipelineRecordsPerSec: number; appendRecordsPerSec: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ggdr-ingest-bench-'));
+  try {
+    const settings = storeSettingsSchema.parse({ maxStoreBytes: 4 * 1024 ** 3 });
+    const config = ingestConfigSchema.parse({
+      mapping: { topicPattern: 'sensors/{deviceId}/{stream}', timestampField: 'ts' },
+      maxQueuedRecords: count + 1,
+    });
+    const input = payloads(count);
+    const mapper = createMapper({ mapping: config.mapping, maxPayloadBytes: config.maxPayloadBytes });
+
+    // The store's own append rate for the same records, pre-mapped, 1,000 per transaction.
+    const raw = SqliteRecordStore.open({ path: join(dir, 'raw.db'), gatewayId: 'bench', settings });
+    const mapped = input
+      .map((p) => mapper(p.topic, p.bytes, Date.now()))
+      .flatMap((r) => (r.ok ? [r.record] : []));
+    let started = performance.now();
+    for (let i = 0; i < mapped.length; i += 1_000) raw.append(mapped.slice(i, i + 1_000));
+    const appendRecordsPerSec = mapped.length / ((performance.now() - started) / 1000);
+    raw.close();
+
+    const store = SqliteRecordStore.open({ path: join(dir, 'pipeline.db'), gatewayId: 'bench', settings });
+    const writer = new GroupCommitWriter(store, {
+      flushIntervalMs: config.flushIntervalMs,
+      maxBatchRecords: 1_000,
+      maxRetries: 3,
+      retryBaseMs: 10,
+      retryMaxMs: 100,
+      clock: systemClock,
+    });
+    started = performance.now();
+    const pending: Promise<readonly string[]>[] = [];
+    for (const p of input) {
+      const r = mapper(p.topic, p.bytes, Date.now());
+      if (r.ok) pending.push(writer.append([r.record]));
+    }
+    await Promise.all(pending);
+    const pipelineRecordsPerSec = pending.length / ((performance.now() - started) / 1000);
+    await writer.close();
+    store.close();
+    return { pipelineRecordsPerSec, appendRecordsPerSec };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** (b) Buffer and Ingest from their recipes under the host; a real SDK client process publishes readings. */
+async function endToEnd(
+  count: number,
+  window: number,
+): Promise<{ ipcRecordsPerSec: number; publishToCommitP50Ms: number; publishToCommitP99Ms: number }> {
+  const root = mkdtempSync(join(tmpdir(), 'ggdr-ingest-e2e-'));
+  const logger = createLogger({ component: 'bench', version: '0', thing: 'bench', level: 'warn' });
+  const host = new LocalIpcHost({
+    socketPath: join(root, 'ipc.sock'),
+    logger,
+    maxPendingWriteBytes: 256 * 1024 * 1024,
+  });
+  await host.start();
+  const projectRoot = join(__dirname, '..');
+  const launcher = new ComponentLauncher({
+    host,
+    projectRoot,
+    rootDir: root,
+    recipesDir: join(projectRoot, 'recipes'),
+    thingName: 'bench-gw',
+    region: 'eu-west-1',
+    logger,
+    overrides: { 'com.edgedr.Ingest': { maxQueuedRecords: count + 1 } },
+  });
+  try {
+    const token = host.addComponent('com.bench.Sensors', {
+      accessControl: {
+        'aws.greengrass.ipc.pubsub': {
+          'bench:s': { operations: ['aws.greengrass#PublishToTopic'], resources: ['sensors/*'] },
+        },
+      },
+    }).token;
+    await launcher.launch(['com.edgedr.Buffer', 'com.edgedr.Ingest']);
+    await launcher.waitForState('com.edgedr.Ingest', 'RUNNING', 30_000);
+    const latencies: number[] = [];
+    let firstSent = Infinity;
+    let lastCommit = 0;
+    let committed = 0;
+    let done: () => void = () => undefined;
+    const all = new Promise<void>((r) => (done = r));
+    host.subscribe('edgedr/ingest/live', (_topic, payload) => {
+      if (payload.kind !== 'json') return;
+      const batch = payload.message as { committedAtMs: number; records: { body: { sentAt: number } }[] };
+      for (const r of batch.records) {
+        latencies.push(batch.committedAtMs - r.body.sentAt);
+        firstSent = Math.min(firstSent, r.body.sentAt);
+      }
+      committed += batch.records.length;
+      lastCommit = Math.max(lastCommit, batch.committedAtMs);
+      if (committed >= count) done();
+    });
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(__dirname, 'ipc-client.ts'),
+          'publish-readings',
+          host.socketPath,
+          token,
+          '-',
+          String(count),
+          String(window),
+        ],
+        { stdio: ['ignore', 'inherit', 'inherit'] },
+      );
+      child.on('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`publisher exited with ${String(code)}`)),
+      );
+    });
+    let giveUp: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise((r) => (giveUp = setTimeout(r, 60_000)))]);
+    clearTimeout(giveUp);
+    latencies.sort((a, b) => a - b);
+    return {
+      ipcRecordsPerSec: committed / ((lastCommit - firstSent) / 1000),
+      publishToCommitP50Ms: latencies[Math.floor(latencies.length * 0.5)] ?? 0,
+      publishToCommitP99Ms: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
+    };
+  } finally {
+    await launcher.stopAll();
+    await host.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+export async function ingestBenchmark(args: readonly string[]): Promise<Record<string, unknown>> {
+  const count = option(args, 'records', 200_000);
+  const e2eCount = option(args, 'e2e', 30_000);
+  const window = option(args, 'window', 16);
+  const a = await pipeline(count);
+  const b = await endToEnd(e2eCount, window);
+  const ratio = a.pipelineRecordsPerSec / a.appendRecordsPerSec;
+  printTable(
+    `ingest: ${count} readings in-process; ${e2eCount} end to end with ${window} publishes in flight`,
+    [
+      [
+        'pipeline: parse, validate, map, append',
+        `${fmt(a.pipelineRecordsPerSec)} records/s (target >= 50,000)`,
+      ],
+      ['store append, same records', `${fmt(a.appendRecordsPerSec)} records/s`],
+      ['pipeline / append', `${fmt(ratio, 2)} (target >= 0.5)`],
+      ['end to end through the IPC host', `${fmt(b.ipcRecordsPerSec)} records/s`],
+      [
+        'publish to commit p50 / p99',
+        `${fmt(b.publishToCommitP50Ms, 1)} / ${fmt(b.publishToCommitP99Ms, 1)} ms`,
+      ],
+    ],
+  );
+  return {
+    records: count,
+    pipelineRecordsPerSec: Math.round(a.pipelineRecordsPerSec),
+    appendRecordsPerSec: Math.round(a.appendRecordsPerSec),
+    pipelineToAppendRatio: Number(ratio.toFixed(3)),
+    e2eRecords: e2eCount,
+    publishesInFlight: window,
+    ipcRecordsPerSec: Math.round(b.ipcRecordsPerSec),
+    publishToCommitP50Ms: Number(b.publishToCommitP50Ms.toFixed(1)),
+    publishToCommitP99Ms: Number(b.publishToCommitP99Ms.toFixed(1)),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
+  };
+}

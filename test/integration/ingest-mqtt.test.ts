@@ -1,0 +1,84 @@
+import mqtt from 'mqtt';
+import { join } from 'node:path';
+import { eventually } from '../support/ipc';
+import { jsonMessages, localGateway, type LocalGateway } from '../support/launch';
+import { mosquitto, type Broker } from '../support/mosquitto';
+import { readStore } from '../support/store-reader';
+import { useTempDir } from '../support/temp-dir';
+
+const BUFFER = 'com.edgedr.Buffer';
+const INGEST = 'com.edgedr.Ingest';
+
+describe('Ingest with a local MQTT broker as a source', () => {
+  let gw: LocalGateway | undefined;
+  let broker: Broker | undefined;
+  afterEach(async () => {
+    await gw?.close();
+    await broker?.stop();
+  });
+  const tempDir = useTempDir('ggdr-mqtt-');
+
+  it('stores readings published to a real Mosquitto, and reconnects after the broker restarts', async () => {
+    broker = await mosquitto(tempDir());
+    const port = broker.port;
+    gw = await localGateway(tempDir(), {
+      [INGEST]: {
+        metricsIntervalMs: 200,
+        sources: {
+          ipcTopics: [],
+          mqtt: {
+            host: '127.0.0.1',
+            port,
+            topics: ['sensors/#'],
+            clientId: 'ingest-test',
+            reconnectMinMs: 100,
+            reconnectMaxMs: 400,
+          },
+        },
+      },
+    });
+    await gw.launcher.launch([BUFFER, INGEST]);
+    await gw.launcher.waitForState(INGEST, 'RUNNING', 20_000);
+    const storePath = join(gw.launcher.workPath(BUFFER), 'store', 'records.db');
+    const g = gw;
+    const mqttStatus = (): { connected?: boolean; received?: number } =>
+      (jsonMessages(g, 'edgedr/ingest/metrics').at(-1)?.['mqtt'] ?? {});
+    await eventually(() => mqttStatus().connected === true, 10_000, 'ingest connected to the broker');
+
+    const device = await mqtt.connectAsync({
+      host: '127.0.0.1',
+      port,
+      clientId: 'device-1',
+      reconnectPeriod: 200,
+    });
+    try {
+      const now = Date.now();
+      for (let n = 0; n < 50; n++) {
+        await device.publishAsync(
+          `sensors/pump-${n % 2}/pressure`,
+          JSON.stringify({ ts: now + n, n, bar: 2 + n / 100 }),
+          { qos: 1 },
+        );
+      }
+      await device.publishAsync('sensors/pump-0/pressure', 'garbage', { qos: 1 });
+      await eventually(() => readStore(storePath).records.length === 50, 10_000, 'MQTT readings stored');
+      await eventually(() => readStore(storePath).deadLetters.length === 1, 10_000, 'garbage dead-lettered');
+      const first = readStore(storePath);
+      expect(first.records.map((r) => r.device_id).slice(0, 2)).toEqual(['pump-0', 'pump-1']);
+      expect(first.deadLetters[0]).toMatchObject({ reason: 'not_json', source: 'sensors/pump-0/pressure' });
+
+      // The broker goes away and comes back: Ingest reconnects and resumes.
+      await broker.stop('SIGKILL');
+      await eventually(() => mqttStatus().connected === false, 10_000, 'ingest noticed the outage');
+      await broker.start();
+      await eventually(() => mqttStatus().connected === true, 15_000, 'ingest reconnected');
+      await eventually(() => device.connected, 10_000, 'device reconnected');
+      await device.publishAsync('sensors/pump-0/pressure', JSON.stringify({ ts: Date.now(), n: 99 }), {
+        qos: 1,
+      });
+      await eventually(() => readStore(storePath).records.length === 51, 10_000, 'reading after reconnect');
+    } finally {
+      await device.endAsync(true);
+    }
+  }, 90_000);
+});

@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+
+export function mosquittoBinary(): string {
+  const candidates = [
+    process.env['MOSQUITTO_BIN'],
+    '/usr/sbin/mosquitto',
+    '/usr/bin/mosquitto',
+    '/usr/local/sbin/mosquitto',
+  ];
+  const found = candidates.find((c): c is string => c !== undefined && existsSync(c));
+  if (found === undefined) throw new Error('Mosquitto 2 is needed: sudo apt-get install -y mosquitto');
+  return found;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export interface Broker {
+  readonly port: number;
+  readonly process: () => ChildProcess | undefined;
+  /** Starts (again) on the same port. */
+  start(): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** A real Mosquitto on a free loopback port, with a config of its own in `dir`. */
+export async function mosquitto(dir: string, extraConfig: readonly string[] = []): Promise<Broker> {
+  const port = await freePort();
+  const conf = join(dir, `mosquitto-${port}.conf`);
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence false',
+      'log_dest stderr',
+      'log_type error',
+      ...extraConfig,
+      '',
+    ].join('\n'),
+  );
+  let child: ChildProcess | undefined;
+  const broker: Broker = {
+    port,
+    process: () => child,
+    start: async () => {
+      child = spawn(mosquittoBinary(), ['-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+      await waitForPort(port, 10_000);
+    },
+    stop: async (signal = 'SIGTERM') => {
+      const c = child;
+      child = undefined;
+      if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;
+      const exited = new Promise<void>((r) => c.once('exit', () => r()));
+      c.kill(signal);
+      await exited;
+    },
+  };
+  await broker.start();
+  return broker;
+}
