@@ -6,7 +6,6 @@ import { ingestConfigSchema } from '../components/ingest/src/config';
 import { createMapper } from '../components/ingest/src/core/mapper';
 import { systemClock } from '../shared/src/clock';
 import { createLogger } from '../shared/src/logger';
-import type { NewRecord } from '../shared/src/record';
 import { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
 import { ComponentLauncher } from '../shared/src/runtime/host/launcher';
 import { GroupCommitWriter, SqliteRecordStore, storeSettingsSchema } from '../shared/src/store';
