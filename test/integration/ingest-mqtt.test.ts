@@ -42,7 +42,7 @@ describe('Ingest with a local MQTT broker as a source', () => {
     const storePath = join(gw.launcher.workPath(BUFFER), 'store', 'records.db');
     const g = gw;
     const mqttStatus = (): { connected?: boolean; received?: number } =>
-      (jsonMessages(g, 'edgedr/ingest/metrics').at(-1)?.['mqtt'] ?? {});
+      jsonMessages(g, 'edgedr/ingest/metrics').at(-1)?.['mqtt'] ?? {};
     await eventually(() => mqttStatus().connected === true, 10_000, 'ingest connected to the broker');
 
     const device = await mqtt.connectAsync({
