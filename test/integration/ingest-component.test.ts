@@ -94,7 +94,15 @@ describe('the Ingest component under the local IPC host', () => {
     await publish('sensors/pump-2/p', { ts: now, value: 1 }); // not allowed
     await publish('sensors/pump-1/p', { ts: now, value: 'x'.repeat(20_000) }); // oversize
     await publish('sensors/pump-1/p', { ts: now, value: 7 }); // the one good reading
-    await eventually(() => readStore(storePath()).deadLetters.length === 8, 15_000, 'dead letters');
+    await eventually(
+      () => {
+        const s = readStore(storePath());
+        // Records and dead letters commit in separate transactions: wait for both.
+        return s.deadLetters.length === 8 && s.records.length === 1;
+      },
+      15_000,
+      'dead letters and the one good record',
+    );
     const { records, deadLetters } = readStore(storePath());
     expect(deadLetters.map((d) => d.reason)).toEqual([
       'not_json',
