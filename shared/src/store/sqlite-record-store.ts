@@ -48,29 +48,30 @@ export interface OpenStoreOptions {
 /** Fixed share of a record's encoded size for its id and JSON keys in an envelope. */
 const RECORD_OVERHEAD_BYTES = 64;
 
-interface RecordRow {
-  seq: number;
-  lane: number;
-  stream: string;
-  device_id: string;
-  ts_ms: number;
-  body: string;
-  size_bytes: number;
-}
+/** A row as SQLite returns it in raw mode (arrays are cheaper to build than objects, per row). */
+type RecordRow = [
+  seq: number,
+  lane: number,
+  stream: string,
+  deviceId: string,
+  tsMs: number,
+  body: string,
+  sizeBytes: number,
+];
 
 const SELECT_COLUMNS = 'seq, lane, stream, device_id, ts_ms, body, size_bytes';
 const NOT_LEASED = 'NOT EXISTS (SELECT 1 FROM temp.leases l WHERE l.seq = r.seq)';
 
 function drainQueries(db: Database.Database, leaseFilter: string) {
   const base = `SELECT ${SELECT_COLUMNS} FROM records r WHERE lane = `;
+  const raw = <P extends unknown[]>(sql: string): Database.Statement<P, RecordRow> =>
+    db.prepare<P, RecordRow>(sql).raw(true);
   return {
-    alert: db.prepare<[number], RecordRow>(
-      `${base}${LANE_PRIORITY.alert} ${leaseFilter} ORDER BY ts_ms, seq LIMIT ?`,
-    ),
-    live: db.prepare<[number, number], RecordRow>(
+    alert: raw<[number]>(`${base}${LANE_PRIORITY.alert} ${leaseFilter} ORDER BY ts_ms, seq LIMIT ?`),
+    live: raw<[number, number]>(
       `${base}${LANE_PRIORITY.telemetry} AND ts_ms >= ? ${leaseFilter} ORDER BY ts_ms, seq LIMIT ?`,
     ),
-    backlog: db.prepare<[number, number], RecordRow>(
+    backlog: raw<[number, number]>(
       `${base}${LANE_PRIORITY.telemetry} AND ts_ms < ? ${leaseFilter} ORDER BY ts_ms, seq LIMIT ?`,
     ),
   };
@@ -333,23 +334,24 @@ export class SqliteRecordStore implements RecordStore {
       this.stmt.expireLeases.run(nowMs);
       const out: StoredRecord[] = [];
       let bytes = 0;
-      const take = (rows: Iterable<RecordRow>): boolean => {
+      // Rows come in one call per class (cheaper than stepping row by row); the byte bound trims them.
+      const take = (rows: readonly RecordRow[]): boolean => {
         for (const row of rows) {
           if (out.length >= request.maxRecords) return false;
-          if (out.length > 0 && bytes + row.size_bytes > request.maxBytes) return false;
-          bytes += row.size_bytes;
+          if (out.length > 0 && bytes + row[6] > request.maxBytes) return false;
+          bytes += row[6];
           out.push(this.toRecord(row));
         }
         return out.length < request.maxRecords;
       };
       const liveFromMs = nowMs - this.settings.liveWindowMs;
       const q = (this.stmt.leaseCount.get() ?? 0) === 0 ? this.stmt.drain.free : this.stmt.drain.leased;
-      // Each query is limited to what could still fit; iterate() stops reading once the batch is full.
+      // Each query is limited to the records that could still fit.
       if (
-        take(q.alert.iterate(request.maxRecords)) &&
-        take(q.live.iterate(liveFromMs, request.maxRecords - out.length))
+        take(q.alert.all(request.maxRecords)) &&
+        take(q.live.all(liveFromMs, request.maxRecords - out.length))
       ) {
-        take(q.backlog.iterate(liveFromMs, request.maxRecords - out.length));
+        take(q.backlog.all(liveFromMs, request.maxRecords - out.length));
       }
       if (out.length > 0)
         this.leaseTx(
@@ -360,16 +362,16 @@ export class SqliteRecordStore implements RecordStore {
     });
   }
 
-  private toRecord(row: RecordRow): StoredRecord {
+  private toRecord([seq, lane, stream, deviceId, tsMs, body, sizeBytes]: RecordRow): StoredRecord {
     return {
-      id: formatRecordId(this.gatewayId, this.epoch, row.seq),
-      seq: row.seq,
-      stream: row.stream,
-      lane: laneFromPriority(row.lane),
-      deviceId: row.device_id,
-      tsMs: row.ts_ms,
-      body: JSON.parse(row.body) as JsonObject,
-      sizeBytes: row.size_bytes,
+      id: `${this.idPrefix}:${seq}`,
+      seq,
+      stream,
+      lane: laneFromPriority(lane),
+      deviceId,
+      tsMs,
+      body: JSON.parse(body) as JsonObject,
+      sizeBytes,
     };
   }
 
