@@ -1,8 +1,10 @@
 import mqtt from 'mqtt';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually } from '../support/ipc';
 import { jsonMessages, localGateway, type LocalGateway } from '../support/launch';
 import { mosquitto, type Broker } from '../support/mosquitto';
+import { makePki, tlsListenerConfig } from '../support/pki';
 import { readStore } from '../support/store-reader';
 import { useTempDir } from '../support/temp-dir';
 
@@ -80,5 +82,61 @@ describe('Ingest with a local MQTT broker as a source', () => {
     } finally {
       await device.endAsync(true);
     }
+  }, 90_000);
+
+  it('connects over TLS with a client certificate, and stays down but alive with the wrong CA', async () => {
+    const pki = makePki(tempDir(), 'site', ['ingest', 'device']);
+    const otherCa = makePki(tempDir(), 'other', []);
+    broker = await mosquitto(tempDir(), tlsListenerConfig(pki));
+    const port = broker.port;
+    const client = pki.clients['ingest'] ?? { cert: '', key: '' };
+    const tlsSource = (caPath: string) => ({
+      host: '127.0.0.1',
+      port,
+      topics: ['sensors/#'],
+      clientId: 'ingest-tls',
+      reconnectMinMs: 100,
+      reconnectMaxMs: 400,
+      tls: { caPath, certPath: client.cert, keyPath: client.key },
+    });
+    gw = await localGateway(tempDir(), {
+      [INGEST]: { metricsIntervalMs: 200, sources: { ipcTopics: [], mqtt: tlsSource(pki.caCert) } },
+    });
+    await gw.launcher.launch([BUFFER, INGEST]);
+    await gw.launcher.waitForState(INGEST, 'RUNNING', 20_000);
+    const g = gw;
+    const status = (): { connected?: boolean } =>
+      (jsonMessages(g, 'edgedr/ingest/metrics').at(-1)?.['mqtt'] ?? {}) as { connected?: boolean };
+    await eventually(() => status().connected === true, 10_000, 'TLS connection');
+
+    const deviceCert = pki.clients['device'] ?? { cert: '', key: '' };
+    const device = await mqtt.connectAsync({
+      protocol: 'mqtts',
+      host: '127.0.0.1',
+      port,
+      clientId: 'device-tls',
+      ca: readFileSync(pki.caCert),
+      cert: readFileSync(deviceCert.cert),
+      key: readFileSync(deviceCert.key),
+    });
+    try {
+      await device.publishAsync('sensors/pump-7/flow', JSON.stringify({ ts: Date.now(), lpm: 31 }), {
+        qos: 1,
+      });
+      const storePath = join(gw.launcher.workPath(BUFFER), 'store', 'records.db');
+      await eventually(() => readStore(storePath).records.length === 1, 10_000, 'TLS reading stored');
+    } finally {
+      await device.endAsync(true);
+    }
+
+    // A deployment that names the wrong CA: the source cannot verify the broker, reports it, keeps trying.
+    const current = gw.host.component(INGEST)?.configuration ?? {};
+    const sources = { ipcTopics: [], mqtt: tlsSource(otherCa.caCert) };
+    expect((await gw.host.deploy(INGEST, { ...current, sources })).status).toBe('APPLIED');
+    await eventually(() => status().connected === false, 10_000, 'disconnected with the wrong CA');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(status().connected).toBe(false);
+    expect(gw.host.component(INGEST)?.state).toBe('RUNNING');
+    expect(readFileSync(gw.launcher.logPath(INGEST), 'utf8')).toMatch(/local MQTT source error/);
   }, 90_000);
 });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -59,6 +59,8 @@ export async function mosquitto(dir: string, extraConfig: readonly string[] = []
   writeFileSync(
     conf,
     [
+      // Started as root, Mosquitto drops to its own user, which cannot read the test's private directory.
+      ...(process.getuid?.() === 0 ? ['user root'] : []),
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
       'persistence false',
@@ -73,7 +75,10 @@ export async function mosquitto(dir: string, extraConfig: readonly string[] = []
     port,
     process: () => child,
     start: async () => {
-      child = spawn(mosquittoBinary(), ['-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+      // The broker's own log goes to a file beside its config (aborted TLS handshakes are expected noise).
+      const log = openSync(join(dir, `mosquitto-${port}.log`), 'a');
+      child = spawn(mosquittoBinary(), ['-c', conf], { stdio: ['ignore', log, log] });
+      closeSync(log);
       await waitForPort(port, 10_000);
     },
     stop: async (signal = 'SIGTERM') => {
