@@ -106,7 +106,7 @@ describe('Ingest with a local MQTT broker as a source', () => {
     await gw.launcher.waitForState(INGEST, 'RUNNING', 20_000);
     const g = gw;
     const status = (): { connected?: boolean } =>
-      (jsonMessages(g, 'edgedr/ingest/metrics').at(-1)?.['mqtt'] ?? {});
+      jsonMessages(g, 'edgedr/ingest/metrics').at(-1)?.['mqtt'] ?? {};
     await eventually(() => status().connected === true, 10_000, 'TLS connection');
 
     const deviceCert = pki.clients['device'] ?? { cert: '', key: '' };
