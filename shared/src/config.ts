@@ -46,7 +46,7 @@ function renderPath(path: readonly PropertyKey[]): string {
 }
 
 /** A short, single-line view of a found value; long values are cut so logs stay readable. */
-export function renderFound(value: unknown): string {
+function renderFound(value: unknown): string {
   if (value === undefined) return 'nothing (missing)';
   let text: string;
   try {
@@ -107,7 +107,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): ConfigProbl
   return problems;
 }
 
-export function formatProblems(problems: readonly ConfigProblem[]): string {
+function formatProblems(problems: readonly ConfigProblem[]): string {
   return problems.map((p) => `${p.path}: expected ${p.expected}, found ${p.found}`).join('; ');
 }
 

@@ -57,6 +57,7 @@ export class GreengrassIpcRuntime implements LocalRuntime {
   readonly componentName: string;
   readonly thingName: string;
   readonly workDir: string;
+  private readonly logger: Logger;
   private lostHandlers: ((error: DrError) => void)[] = [];
   private closing = false;
   private lost = false;
@@ -69,6 +70,7 @@ export class GreengrassIpcRuntime implements LocalRuntime {
     this.componentName = options.componentName;
     this.thingName = options.thingName ?? env['AWS_IOT_THING_NAME'] ?? 'unknown-thing';
     this.workDir = options.workDir ?? process.cwd();
+    this.logger = options.logger;
     client.on('disconnection', () => this.markLost('the IPC connection closed'));
   }
 
@@ -90,6 +92,7 @@ export class GreengrassIpcRuntime implements LocalRuntime {
         cause: err,
       });
     }
+    options.logger.debug({ socketPath }, 'connected to Greengrass IPC');
     return new GreengrassIpcRuntime(client, options, env);
   }
 
@@ -97,6 +100,7 @@ export class GreengrassIpcRuntime implements LocalRuntime {
     if (this.closing || this.lost) return;
     this.lost = true;
     const err = new DrError('IPC_LOST', reason);
+    this.logger.warn({ code: err.code, reason }, 'Greengrass IPC connection lost');
     for (const h of this.lostHandlers) h(err);
   }
 

@@ -48,6 +48,8 @@ interface Supervised {
   reportedError: boolean;
   /** Set when a stop had to end in SIGKILL. */
   killedAfterTimeout: boolean;
+  /** Three errors: no more restarts until it is launched again. */
+  broken: boolean;
 }
 
 const GGC_VERSION = '2.13.0';
@@ -69,7 +71,10 @@ export class ComponentLauncher {
       const recipe = loadRecipe(join(options.recipesDir, file));
       this.recipes.set(recipe.ComponentName, recipe);
     }
-    options.host.on('state', (name: string, state: ComponentState) => this.onReportedState(name, state));
+    // React after the event has reached every listener, so observers see states in the order they happen.
+    options.host.on('state', (name: string, state: ComponentState) =>
+      setImmediate(() => this.onReportedState(name, state)),
+    );
   }
 
   recipeNames(): string[] {
@@ -141,6 +146,7 @@ export class ComponentLauncher {
         restartTimer: undefined,
         reportedError: false,
         killedAfterTimeout: false,
+        broken: false,
       };
       this.running.set(name, supervised);
       await this.startProcess(supervised);
@@ -280,7 +286,8 @@ export class ComponentLauncher {
     }
     s.child = undefined;
     this.note(s, `Run exited (code ${String(code)}, signal ${String(signal)})`);
-    if (s.stopping || code === 0) host.setState(s.name, 'FINISHED');
+    if (s.broken) host.setState(s.name, 'BROKEN');
+    else if (s.stopping || code === 0) host.setState(s.name, 'FINISHED');
     else if (s.reportedError) this.scheduleRestart(s);
     else this.recordError(s, `exited with ${signal ?? `code ${String(code)}`}`);
   }
@@ -291,6 +298,7 @@ export class ComponentLauncher {
     s.errorTimes = [...s.errorTimes.filter((t) => now - t < window), now];
     const max = this.options.maxErrors ?? 3;
     if (s.errorTimes.length >= max) {
+      s.broken = true;
       this.options.host.setState(s.name, 'BROKEN');
       this.log.error({ client: s.name, reason, errors: s.errorTimes.length }, 'component is BROKEN');
       return;
@@ -317,6 +325,7 @@ export class ComponentLauncher {
     s.errorTimes = [...s.errorTimes.filter((t) => now - t < (this.options.errorWindowMs ?? 3_600_000)), now];
     if (s.errorTimes.length >= (this.options.maxErrors ?? 3)) {
       s.stopping = true;
+      s.broken = true;
       this.options.host.setState(name, 'BROKEN');
     }
     signalGroup(s.child, 'SIGTERM');
