@@ -9,30 +9,14 @@ import { createLogger } from '../shared/src/logger';
 import { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
 import { ComponentLauncher } from '../shared/src/runtime/host/launcher';
 import { GroupCommitWriter, SqliteRecordStore, storeSettingsSchema } from '../shared/src/store';
+import { option, pumpMeasurements } from './common';
 import { fmt, printTable } from './table';
-
-function option(args: readonly string[], name: string, fallback: number): number {
-  const hit = args.find((a) => a.startsWith(`--${name}=`));
-  return hit === undefined ? fallback : Number(hit.slice(name.length + 3));
-}
 
 function payloads(count: number): { topic: string; bytes: Buffer }[] {
   const now = Date.now();
   return Array.from({ length: count }, (_, n) => ({
     topic: `sensors/pump-${n % 8}/vibration`,
-    bytes: Buffer.from(
-      JSON.stringify({
-        ts: now - count + n,
-        accelerometer1RMS: 0.0273 + (n % 100) / 1e4,
-        accelerometer2RMS: 0.0401 + (n % 37) / 1e4,
-        current: 0.8 + (n % 13) / 100,
-        pressure: 0.054 + (n % 7) / 1e3,
-        temperature: 71.2 + (n % 11) / 10,
-        thermocouple: 24.3 + (n % 5) / 10,
-        voltage: 229.4 + (n % 17) / 10,
-        volumeFlowRateRMS: 32 + (n % 3),
-      }),
-    ),
+    bytes: Buffer.from(JSON.stringify({ ts: now - count + n, ...pumpMeasurements(n) })),
   }));
 }
 

@@ -4,6 +4,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../shared/src/logger';
 import { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
+import { option } from './common';
 import { fmt, printTable } from './table';
 
 interface ClientResult {
@@ -13,11 +14,6 @@ interface ClientResult {
   messagesPerSec: number;
   p50Ms: number;
   p99Ms: number;
-}
-
-function option(args: readonly string[], name: string, fallback: number): number {
-  const hit = args.find((a) => a.startsWith(`--${name}=`));
-  return hit === undefined ? fallback : Number(hit.slice(name.length + 3));
 }
 
 function client(args: readonly string[], onLine: (line: string) => void): Promise<void> {

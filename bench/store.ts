@@ -10,14 +10,10 @@ import {
   storeSettingsSchema,
   type StoreSettings,
 } from '../shared/src/store';
+import { option, pumpMeasurements } from './common';
 import { fmt, printTable } from './table';
 
 const TXN_ROWS = 1_000;
-
-function option(args: readonly string[], name: string, fallback: number): number {
-  const hit = args.find((a) => a.startsWith(`--${name}=`));
-  return hit === undefined ? fallback : Number(hit.slice(name.length + 3));
-}
 
 /** About 200-byte bodies, shaped like pump telemetry. */
 function makeRecords(count: number): NewRecord[] {
@@ -27,17 +23,7 @@ function makeRecords(count: number): NewRecord[] {
     lane: 'telemetry' as const,
     deviceId: `pump-${i % 8}`,
     tsMs: now - count + i,
-    body: {
-      accelerometer1RMS: 0.0273 + (i % 100) / 1e4,
-      accelerometer2RMS: 0.0401 + (i % 37) / 1e4,
-      current: 0.8 + (i % 13) / 100,
-      pressure: 0.054 + (i % 7) / 1e3,
-      temperature: 71.2 + (i % 11) / 10,
-      thermocouple: 24.3 + (i % 5) / 10,
-      voltage: 229.4 + (i % 17) / 10,
-      volumeFlowRateRMS: 32 + (i % 3),
-      seq: i,
-    },
+    body: { ...pumpMeasurements(i), seq: i },
   }));
 }
 

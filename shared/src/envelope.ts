@@ -64,31 +64,7 @@ export function encodeEnvelope(
   const last = records[records.length - 1];
   if (first === undefined || last === undefined)
     throw new DrError('RECORD_INVALID', 'an envelope needs at least one record');
-  const document = (encoding: EnvelopeEncoding): string =>
-    JSON.stringify({
-      header: {
-        v: ENVELOPE_VERSION,
-        gatewayId,
-        batchId,
-        count: records.length,
-        firstId: first.id,
-        lastId: last.id,
-        encoding,
-      },
-      records: records.map((r) => ({
-        id: r.id,
-        stream: r.stream,
-        lane: r.lane,
-        deviceId: r.deviceId,
-        tsMs: r.tsMs,
-        body: r.body,
-      })),
-    });
-  const plain = Buffer.from(document('json'));
-  const gzipped = gzipSync(Buffer.from(document('gzip')), { level: 6 });
-  const useGzip = gzipped.length < plain.length;
-  const encoding: EnvelopeEncoding = useGzip ? 'gzip' : 'json';
-  const header: EnvelopeHeader = {
+  const headerFor = (encoding: EnvelopeEncoding): EnvelopeHeader => ({
     v: ENVELOPE_VERSION,
     gatewayId,
     batchId,
@@ -96,10 +72,24 @@ export function encodeEnvelope(
     firstId: first.id,
     lastId: last.id,
     encoding,
-  };
+  });
+  const body = records.map((r) => ({
+    id: r.id,
+    stream: r.stream,
+    lane: r.lane,
+    deviceId: r.deviceId,
+    tsMs: r.tsMs,
+    body: r.body,
+  }));
+  const document = (encoding: EnvelopeEncoding): string =>
+    JSON.stringify({ header: headerFor(encoding), records: body });
+  const plain = Buffer.from(document('json'));
+  const gzipped = gzipSync(Buffer.from(document('gzip')), { level: 6 });
+  const encoding: EnvelopeEncoding = gzipped.length < plain.length ? 'gzip' : 'json';
+  const header = headerFor(encoding);
   return {
     header,
-    payload: useGzip ? gzipped : plain,
+    payload: encoding === 'gzip' ? gzipped : plain,
     userProperties: [
       { name: 'batchId', value: batchId },
       { name: 'encoding', value: encoding },

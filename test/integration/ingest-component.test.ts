@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { connectClient, eventually, pubsubAcl, type IpcClient } from '../support/ipc';
-import { jsonMessages, localGateway, type LocalGateway } from '../support/launch';
+import { eventually, type IpcClient } from '../support/ipc';
+import { ingestGateway, jsonMessages, type LocalGateway } from '../support/launch';
 import { countRecords, readStore } from '../support/store-reader';
 import { useTempDir } from '../support/temp-dir';
 
@@ -22,16 +22,10 @@ describe('the Ingest component under the local IPC host', () => {
   }
 
   async function start(ingestOverrides: Record<string, unknown> = {}): Promise<void> {
-    gw = await localGateway(tempDir(), {
-      [INGEST]: { metricsIntervalMs: 200, ...ingestOverrides },
-    });
-    // A client device's bridge, or another component, publishing readings.
-    const token = gw.host.addComponent('com.test.Sensors', {
-      accessControl: pubsubAcl(['sensors/*', 'edgedr/inference/anomalies'], []),
-    }).token;
-    await gw.launcher.launch([BUFFER, INGEST]);
-    await gw.launcher.waitForState(INGEST, 'RUNNING', 20_000);
-    sensor = await connectClient(gw.host, token);
+    ({ gw, sensor } = await ingestGateway(tempDir(), { metricsIntervalMs: 200, ...ingestOverrides }, [
+      'sensors/*',
+      'edgedr/inference/anomalies',
+    ]));
   }
 
   function publish(topic: string, message: unknown): Promise<unknown> {

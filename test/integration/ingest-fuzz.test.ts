@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { join } from 'node:path';
-import { connectClient, eventually, pubsubAcl, type IpcClient } from '../support/ipc';
-import { localGateway, type LocalGateway } from '../support/launch';
+import { eventually, type IpcClient } from '../support/ipc';
+import { ingestGateway, type LocalGateway } from '../support/launch';
 import { nodePidInGroup, rssBytes } from '../support/proc';
 import { readStore } from '../support/store-reader';
 import { useTempDir } from '../support/temp-dir';
@@ -39,13 +39,7 @@ describe('Ingest under fuzzed input', () => {
   const tempDir = useTempDir('ggdr-fuzz-');
 
   it(`stores or dead-letters each of ${CASES} random messages, stays up, and keeps its memory flat`, async () => {
-    gw = await localGateway(tempDir(), { [INGEST]: { rejectLogIntervalMs: 60_000 } });
-    const token = gw.host.addComponent('com.test.Fuzzer', {
-      accessControl: pubsubAcl(['sensors/*'], []),
-    }).token;
-    await gw.launcher.launch([BUFFER, INGEST]);
-    await gw.launcher.waitForState(INGEST, 'RUNNING', 20_000);
-    sensor = await connectClient(gw.host, token);
+    ({ gw, sensor } = await ingestGateway(tempDir(), { rejectLogIntervalMs: 60_000 }));
     const client = sensor;
     const pgid = gw.launcher.pid(INGEST) ?? -1;
     const pid = nodePidInGroup(pgid);

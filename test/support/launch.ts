@@ -3,7 +3,7 @@ import type { JsonTree } from '../../shared/src/runtime/host/config-tree';
 import type { LocalIpcHost, LocalPayload } from '../../shared/src/runtime/host/ipc-host';
 import { ComponentLauncher } from '../../shared/src/runtime/host/launcher';
 import { REPO_ROOT } from './child';
-import { captureLogger, startHost } from './ipc';
+import { captureLogger, connectClient, pubsubAcl, startHost, type IpcClient } from './ipc';
 
 export interface LocalGateway {
   readonly host: LocalIpcHost;
@@ -52,4 +52,22 @@ export function jsonMessages(gw: LocalGateway, topic: string): Record<string, un
   return gw.messages
     .filter((m) => m.topic === topic && m.payload.kind === 'json')
     .map((m) => (m.payload as { message: Record<string, unknown> }).message);
+}
+
+/**
+ * Buffer and Ingest from their recipes, RUNNING, plus an SDK client registered as a component that may
+ * publish readings (a client device's bridge, or another component).
+ */
+export async function ingestGateway(
+  root: string,
+  ingestOverrides: JsonTree,
+  publishResources: readonly string[] = ['sensors/*'],
+): Promise<{ gw: LocalGateway; sensor: IpcClient }> {
+  const gw = await localGateway(root, { 'com.edgedr.Ingest': ingestOverrides });
+  const token = gw.host.addComponent('com.test.Sensors', {
+    accessControl: pubsubAcl(publishResources, []),
+  }).token;
+  await gw.launcher.launch(['com.edgedr.Buffer', 'com.edgedr.Ingest']);
+  await gw.launcher.waitForState('com.edgedr.Ingest', 'RUNNING', 20_000);
+  return { gw, sensor: await connectClient(gw.host, token) };
 }

@@ -1,0 +1,19 @@
+/** `--name=value` from a benchmark's arguments, as a number. */
+export function option(args: readonly string[], name: string, fallback: number): number {
+  const hit = args.find((a) => a.startsWith(`--${name}=`));
+  return hit === undefined ? fallback : Number(hit.slice(name.length + 3));
+}
+
+/** The measurements of one pump reading (about 200 bytes as JSON), varied by `n`. */
+export function pumpMeasurements(n: number): Record<string, number> {
+  return {
+    accelerometer1RMS: 0.0273 + (n % 100) / 1e4,
+    accelerometer2RMS: 0.0401 + (n % 37) / 1e4,
+    current: 0.8 + (n % 13) / 100,
+    pressure: 0.054 + (n % 7) / 1e3,
+    temperature: 71.2 + (n % 11) / 10,
+    thermocouple: 24.3 + (n % 5) / 10,
+    voltage: 229.4 + (n % 17) / 10,
+    volumeFlowRateRMS: 32 + (n % 3),
+  };
+}
