@@ -1,0 +1,81 @@
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkRegionFiles, regionsSchema } from '../../components/replay/src/regions';
+import { parseConfig } from '../../shared/src/config';
+import { thrownBy } from '../support/thrown';
+import { useTempDir } from '../support/temp-dir';
+
+describe('replay regions', () => {
+  const tempDir = useTempDir('ggdr-regions-');
+
+  function files(prefix: string): { certificatePath: string; privateKeyPath: string; caPath: string } {
+    const out = {
+      certificatePath: join(tempDir(), `${prefix}.crt`),
+      privateKeyPath: join(tempDir(), `${prefix}.key`),
+      caPath: join(tempDir(), `${prefix}-ca.pem`),
+    };
+    writeFileSync(out.certificatePath, 'CERT');
+    writeFileSync(out.privateKeyPath, '-----BEGIN PRIVATE KEY-----secret');
+    writeFileSync(out.caPath, 'CA');
+    return out;
+  }
+
+  const region = (name: string, priority: number, extra: Record<string, unknown> = {}) => ({
+    name,
+    endpoint: `${name}.iot.example`,
+    priority,
+    clientId: `gw-1-replay-${name}`,
+    ...files(name),
+    ...extra,
+  });
+
+  it('fills defaults: port 8883, warm standby, IoT Core flow control on', () => {
+    const [r] = parseConfig(regionsSchema, [region('eu-west-1', 0)], 'regions');
+    expect(r).toMatchObject({ port: 8883, standby: 'warm', iotCoreFlowControl: true });
+  });
+
+  it('names the region and the field of each problem', () => {
+    const err = thrownBy(() =>
+      parseConfig(
+        regionsSchema,
+        [region('eu-west-1', 0, { port: 70_000 }), region('us-east-1', 'x' as unknown as number)],
+        'regions',
+      ),
+    );
+    expect((err as Error).message).toBe(
+      'invalid configuration (regions): [0].port: expected <= 65535, found number 70000; [1].priority: expected number, found string "x"',
+    );
+  });
+
+  it('refuses two regions with the same name or client id', () => {
+    const twice = [region('eu-west-1', 0), region('eu-west-1', 1, { clientId: 'gw-1-replay-eu-west-1' })];
+    const message = (thrownBy(() => parseConfig(regionsSchema, twice, 'regions')) as Error).message;
+    expect(message).toContain('[1].name: expected name eu-west-1 is also used by region eu-west-1');
+    expect(message).toContain(
+      '[1].clientId: expected clientId gw-1-replay-eu-west-1 is also used by region eu-west-1',
+    );
+  });
+
+  it('refuses missing or unreadable files by name, never quoting a key', () => {
+    const ok = parseConfig(regionsSchema, [region('eu-west-1', 0), region('us-east-1', 1)], 'regions');
+    expect(() => checkRegionFiles(ok, 'gw-1')).not.toThrow();
+    const missing = [{ ...ok[0], privateKeyPath: join(tempDir(), 'nope.key') }] as typeof ok;
+    const err = thrownBy(() => checkRegionFiles(missing, 'gw-1')) as Error;
+    expect(err).toMatchObject({ code: 'CFG_INVALID' });
+    expect(err.message).toBe(
+      `region eu-west-1: privateKeyPath ${join(tempDir(), 'nope.key')} does not exist`,
+    );
+    if (process.getuid?.() !== 0) {
+      chmodSync(ok[1]?.privateKeyPath ?? '', 0o000);
+      expect((thrownBy(() => checkRegionFiles(ok, 'gw-1')) as Error).message).toContain('cannot be read');
+    }
+    expect(err.message).not.toContain('BEGIN PRIVATE KEY');
+  });
+
+  it('refuses a client id equal to the thing name, which would disconnect the nucleus', () => {
+    const ok = parseConfig(regionsSchema, [region('eu-west-1', 0, { clientId: 'gw-1' })], 'regions');
+    expect((thrownBy(() => checkRegionFiles(ok, 'gw-1')) as Error).message).toContain(
+      'clientId must differ from the thing name gw-1',
+    );
+  });
+});
