@@ -99,8 +99,12 @@ describe('Ingest under fuzzed input', () => {
     // The same process served every case.
     expect(gw.launcher.pid(INGEST)).toBe(pgid);
     expect(gw.host.component(INGEST)?.state).toBe('RUNNING');
-    // Memory flat: keeping the measured messages would cost more than their payload bytes; the growth
-    // across them stays a small fraction of that.
-    expect(rssAfter - rssBefore).toBeLessThan(measuredBytes / 2);
+    // Memory bounded: the steady state measured here is 110-150 MB RSS. Keeping what passed through
+    // (about 68 MB of warm-up payload plus the fuzz cases, at least twice that once parsed) would pass
+    // the cap; growth figures themselves vary with V8's heap sizing and belong in a benchmark.
+    const warmUpBytes = WARM_UP * 17_000;
+    expect(warmUpBytes + measuredBytes).toBeGreaterThan(80 * 1024 * 1024);
+    expect(rssAfter).toBeLessThan(224 * 1024 * 1024);
+    expect(rssAfter - rssBefore).toBeLessThan(2 * measuredBytes);
   }, 180_000);
 });
