@@ -9,6 +9,7 @@ import { createLogger } from '../shared/src/logger';
 import { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
 import { ComponentLauncher } from '../shared/src/runtime/host/launcher';
 import { GroupCommitWriter, SqliteRecordStore, storeSettingsSchema } from '../shared/src/store';
+import { nodePidInGroup, rssBytes } from '../test/support/proc';
 import { option, pumpMeasurements } from './common';
 import { fmt, printTable } from './table';
 
@@ -73,7 +74,13 @@ async function pipeline(
 async function endToEnd(
   count: number,
   window: number,
-): Promise<{ ipcRecordsPerSec: number; publishToCommitP50Ms: number; publishToCommitP99Ms: number }> {
+): Promise<{
+  ipcRecordsPerSec: number;
+  publishToCommitP50Ms: number;
+  publishToCommitP99Ms: number;
+  ingestRssStartBytes: number;
+  ingestRssEndBytes: number;
+}> {
   const root = mkdtempSync(join(tmpdir(), 'ggdr-ingest-e2e-'));
   const logger = createLogger({ component: 'bench', version: '0', thing: 'bench', level: 'warn' });
   const host = new LocalIpcHost({
@@ -103,6 +110,8 @@ async function endToEnd(
     }).token;
     await launcher.launch(['com.edgedr.Buffer', 'com.edgedr.Ingest']);
     await launcher.waitForState('com.edgedr.Ingest', 'RUNNING', 30_000);
+    const ingestPid = nodePidInGroup(launcher.pid('com.edgedr.Ingest') ?? -1) ?? 0;
+    const ingestRssStartBytes = rssBytes(ingestPid);
     const latencies: number[] = [];
     let firstSent = Infinity;
     let lastCommit = 0;
@@ -145,6 +154,8 @@ async function endToEnd(
     clearTimeout(giveUp);
     latencies.sort((a, b) => a - b);
     return {
+      ingestRssStartBytes,
+      ingestRssEndBytes: rssBytes(ingestPid),
       ipcRecordsPerSec: committed / ((lastCommit - firstSent) / 1000),
       publishToCommitP50Ms: latencies[Math.floor(latencies.length * 0.5)] ?? 0,
       publishToCommitP99Ms: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
@@ -177,6 +188,10 @@ export async function ingestBenchmark(args: readonly string[]): Promise<Record<s
         'publish to commit p50 / p99',
         `${fmt(b.publishToCommitP50Ms, 1)} / ${fmt(b.publishToCommitP99Ms, 1)} ms`,
       ],
+      [
+        'Ingest RSS before / after the run',
+        `${fmt(b.ingestRssStartBytes / 1e6, 1)} / ${fmt(b.ingestRssEndBytes / 1e6, 1)} MB`,
+      ],
     ],
   );
   return {
@@ -189,6 +204,8 @@ export async function ingestBenchmark(args: readonly string[]): Promise<Record<s
     ipcRecordsPerSec: Math.round(b.ipcRecordsPerSec),
     publishToCommitP50Ms: Number(b.publishToCommitP50Ms.toFixed(1)),
     publishToCommitP99Ms: Number(b.publishToCommitP99Ms.toFixed(1)),
+    ingestRssStartBytes: b.ingestRssStartBytes,
+    ingestRssEndBytes: b.ingestRssEndBytes,
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
   };
 }
