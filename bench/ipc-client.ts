@@ -32,6 +32,16 @@ function percentile(sorted: readonly number[], p: number): number {
 
 const now = (): number => performance.timeOrigin + performance.now();
 
+/** Runs `send(0 .. count-1)` with at most `window` calls in flight. */
+async function inFlight(window: number, count: number, send: (n: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: window }, async () => {
+      while (next < count) await send(next++);
+    }),
+  );
+}
+
 async function subscribe(socketPath: string, token: string, bytes: number, count: number): Promise<void> {
   const sub = await connect(socketPath, token);
   const binary = bytes > 4096;
@@ -98,12 +108,7 @@ async function publish(
       publishMessage: { jsonMessage: { message: { seq, sentAt: now(), pad } } },
     });
   };
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: window }, async () => {
-      while (next < count) await publishOne(next++);
-    }),
-  );
+  await inFlight(window, count, publishOne);
   await pub.close();
 }
 
@@ -177,29 +182,23 @@ async function publishReadings(
   window: number,
 ): Promise<void> {
   const pub = await connect(socketPath, token);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: window }, async () => {
-      while (next < count) {
-        const n = next++;
-        await pub.publishToTopic({
-          topic: `sensors/pump-${n % 8}/vibration`,
-          publishMessage: {
-            jsonMessage: {
-              message: {
-                ts: Date.now(),
-                sentAt: now(),
-                n,
-                rms: 0.0273 + (n % 100) / 1e4,
-                current: 0.8 + (n % 13) / 100,
-                temperature: 71.2,
-              },
-            },
+  await inFlight(window, count, async (n) => {
+    await pub.publishToTopic({
+      topic: `sensors/pump-${n % 8}/vibration`,
+      publishMessage: {
+        jsonMessage: {
+          message: {
+            ts: Date.now(),
+            sentAt: now(),
+            n,
+            rms: 0.0273 + (n % 100) / 1e4,
+            current: 0.8 + (n % 13) / 100,
+            temperature: 71.2,
           },
-        });
-      }
-    }),
-  );
+        },
+      },
+    });
+  });
   await pub.close();
 }
 

@@ -1,12 +1,5 @@
 import type Database from 'better-sqlite3';
-import {
-  formatRecordId,
-  LANE_PRIORITY,
-  LANES,
-  laneFromPriority,
-  type JsonObject,
-  type Lane,
-} from '../record';
+import { LANE_PRIORITY, LANES, type JsonObject, type Lane } from '../record';
 import type { EvictionReport, StreamGap } from './types';
 
 /** Gap markers travel in the alert lane on this stream, so the cloud learns what was dropped. */
@@ -107,7 +100,7 @@ export function evictionRound(deps: EvictionDeps): EvictionReport | null {
           toFree -= row.size_bytes;
           if (lane === 'alert' && row.stream === GAP_MARKER_STREAM) tally.fold(row.body);
           else {
-            tally.add(row.stream, laneFromPriority(LANE_PRIORITY[lane]), 1, row.ts_ms, row.ts_ms);
+            tally.add(row.stream, lane, 1, row.ts_ms, row.ts_ms);
             tally.fresh += 1;
           }
         }
@@ -154,6 +147,6 @@ export function evictionRound(deps: EvictionDeps): EvictionReport | null {
     toTsMs,
     usedBytesBefore: usedBefore,
     usedBytesAfter: usedAfter,
-    gapMarkerId: formatRecordId(deps.gatewayId, deps.idPrefix.split(':').pop() ?? '', seq),
+    gapMarkerId: `${deps.idPrefix}:${seq}`,
   };
 }

@@ -7,7 +7,6 @@ import {
   formatRecordId,
   LANE_PRIORITY,
   laneFromPriority,
-  LANES,
   parseRecordId,
   type JsonObject,
   type Lane,
@@ -552,5 +551,3 @@ function fileSize(path: string): number {
     return 0;
   }
 }
-
-export { LANES };

@@ -292,13 +292,17 @@ export class ComponentLauncher {
     else this.recordError(s, `exited with ${signal ?? `code ${String(code)}`}`);
   }
 
-  private recordError(s: Supervised, reason: string): void {
+  /** Counts one error in the window; true when that makes the component BROKEN (three within an hour). */
+  private countError(s: Supervised): boolean {
     const now = Date.now();
     const window = this.options.errorWindowMs ?? 3_600_000;
     s.errorTimes = [...s.errorTimes.filter((t) => now - t < window), now];
-    const max = this.options.maxErrors ?? 3;
-    if (s.errorTimes.length >= max) {
-      s.broken = true;
+    s.broken = s.errorTimes.length >= (this.options.maxErrors ?? 3);
+    return s.broken;
+  }
+
+  private recordError(s: Supervised, reason: string): void {
+    if (this.countError(s)) {
       this.options.host.setState(s.name, 'BROKEN');
       this.log.error({ client: s.name, reason, errors: s.errorTimes.length }, 'component is BROKEN');
       return;
@@ -321,11 +325,8 @@ export class ComponentLauncher {
     const s = this.running.get(name);
     if (s === undefined || state !== 'ERRORED' || s.child === undefined || s.reportedError) return;
     s.reportedError = true;
-    const now = Date.now();
-    s.errorTimes = [...s.errorTimes.filter((t) => now - t < (this.options.errorWindowMs ?? 3_600_000)), now];
-    if (s.errorTimes.length >= (this.options.maxErrors ?? 3)) {
+    if (this.countError(s)) {
       s.stopping = true;
-      s.broken = true;
       this.options.host.setState(name, 'BROKEN');
     }
     signalGroup(s.child, 'SIGTERM');
