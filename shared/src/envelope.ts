@@ -54,11 +54,23 @@ export function newBatchId(): string {
   return randomBytes(8).toString('hex');
 }
 
-/** Encodes records into one envelope, compressed when that is smaller. */
-export function encodeEnvelope(
+function recordJson(r: DrRecord): string {
+  return JSON.stringify({
+    id: r.id,
+    stream: r.stream,
+    lane: r.lane,
+    deviceId: r.deviceId,
+    tsMs: r.tsMs,
+    body: r.body,
+  });
+}
+
+/** Encodes from records already serialised one by one (the packer serialises each record once). */
+function encodeSerialised(
   gatewayId: string,
   records: readonly DrRecord[],
-  batchId: string = newBatchId(),
+  json: readonly string[],
+  batchId: string,
 ): Envelope {
   const first = records[0];
   const last = records[records.length - 1];
@@ -73,22 +85,14 @@ export function encodeEnvelope(
     lastId: last.id,
     encoding,
   });
-  const body = records.map((r) => ({
-    id: r.id,
-    stream: r.stream,
-    lane: r.lane,
-    deviceId: r.deviceId,
-    tsMs: r.tsMs,
-    body: r.body,
-  }));
-  const document = (encoding: EnvelopeEncoding): string =>
-    JSON.stringify({ header: headerFor(encoding), records: body });
-  const plain = Buffer.from(document('json'));
-  const gzipped = gzipSync(Buffer.from(document('gzip')), { level: 6 });
+  const body = json.join(',');
+  const document = (encoding: EnvelopeEncoding): Buffer =>
+    Buffer.from(`{"header":${JSON.stringify(headerFor(encoding))},"records":[${body}]}`);
+  const plain = document('json');
+  const gzipped = gzipSync(document('gzip'), { level: 6 });
   const encoding: EnvelopeEncoding = gzipped.length < plain.length ? 'gzip' : 'json';
-  const header = headerFor(encoding);
   return {
-    header,
+    header: headerFor(encoding),
     payload: encoding === 'gzip' ? gzipped : plain,
     userProperties: [
       { name: 'batchId', value: batchId },
@@ -99,31 +103,75 @@ export function encodeEnvelope(
   };
 }
 
+/** Encodes records into one envelope, compressed when that is smaller. */
+export function encodeEnvelope(
+  gatewayId: string,
+  records: readonly DrRecord[],
+  batchId: string = newBatchId(),
+): Envelope {
+  return encodeSerialised(gatewayId, records, records.map(recordJson), batchId);
+}
+
+/** Envelopes at least this full stop the search for a larger one. */
+const GOOD_FILL = 0.92;
+const MAX_GUIDED_ATTEMPTS = 6;
+
 /**
  * Packs records, in order, into as few envelopes as fit under `maxBytes` each: the envelope grows while
  * its encoded size fits, so throughput under IoT Core's byte quota is bound by bytes, not by the number
- * of publishes. A single record too large for an envelope is an error (the store refuses such records).
+ * of publishes. Each record is serialised once; the record count of each envelope is guessed from the
+ * compression ratio of the previous attempt (usually two or three encodes per envelope), with a
+ * bisection between the known bounds as the fallback. A single record too large for an envelope is an
+ * error (the store refuses such records).
  */
 export function packEnvelopes(
   gatewayId: string,
   records: readonly DrRecord[],
   maxBytes: number = DEFAULT_MAX_ENVELOPE_BYTES,
 ): Envelope[] {
+  const json = records.map(recordJson);
+  // prefix[i]: serialised bytes of records [0, i).
+  const prefix = new Float64Array(records.length + 1);
+  json.forEach((j, i) => (prefix[i + 1] = (prefix[i] ?? 0) + Buffer.byteLength(j) + 1));
+  const plainBytes = (from: number, to: number): number => (prefix[to] ?? 0) - (prefix[from] ?? 0);
+  /** The largest count from `start` whose serialised size is at most `bytes` (at least 1). */
+  const countFor = (start: number, bytes: number): number => {
+    let lo = start + 1;
+    let hi = records.length;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (plainBytes(start, mid) <= bytes) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo - start;
+  };
   const out: Envelope[] = [];
+  let ratio = 1; // payload bytes per serialised byte, learnt as envelopes are encoded
   let start = 0;
   while (start < records.length) {
-    // Binary search the longest prefix from `start` whose envelope fits.
-    let lo = 1;
-    let hi = records.length - start;
+    const remaining = records.length - start;
+    const encode = (n: number): Envelope =>
+      encodeSerialised(
+        gatewayId,
+        records.slice(start, start + n),
+        json.slice(start, start + n),
+        newBatchId(),
+      );
+    let fits = 0; // largest count known to fit
+    let tooBig = remaining + 1; // smallest count known not to fit
     let best: Envelope | undefined;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const candidate = encodeEnvelope(gatewayId, records.slice(start, start + mid));
+    for (let attempt = 0; fits + 1 < tooBig; attempt++) {
+      const guided = attempt < MAX_GUIDED_ATTEMPTS;
+      let n = guided ? countFor(start, (maxBytes * 0.97) / ratio) : (fits + tooBig) >> 1;
+      n = Math.min(Math.max(n, fits + 1), tooBig - 1);
+      const candidate = encode(n);
+      ratio = Math.max(0.01, candidate.payload.length / Math.max(1, plainBytes(start, start + n)));
       if (candidate.payload.length <= maxBytes) {
+        fits = n;
         best = candidate;
-        lo = mid + 1;
+        if (n === remaining || candidate.payload.length >= GOOD_FILL * maxBytes) break;
       } else {
-        hi = mid - 1;
+        tooBig = n;
       }
     }
     if (best === undefined) {

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually } from '../support/ipc';
 import { jsonMessages, localGateway, type LocalGateway } from '../support/launch';
-import { mosquitto, type Broker } from '../support/mosquitto';
-import { makePki, tlsListenerConfig } from '../support/pki';
+import { mosquitto, type Broker } from '../../dev/mosquitto';
+import { makePki, tlsListenerConfig } from '../../dev/pki';
 import { readStore } from '../support/store-reader';
 import { useTempDir } from '../support/temp-dir';
 

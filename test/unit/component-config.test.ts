@@ -6,6 +6,7 @@ import { accessControlSchema } from '../../shared/src/runtime/host/access-contro
 import { defaultConfiguration, loadRecipe } from '../../shared/src/runtime/host/recipe';
 import { bufferConfigSchema, BUFFER_COMPONENT, BUFFER_VERSION } from '../../components/buffer/src/config';
 import { ingestConfigSchema, INGEST_COMPONENT, INGEST_VERSION } from '../../components/ingest/src/config';
+import { replayConfigSchema, REPLAY_COMPONENT, REPLAY_VERSION } from '../../components/replay/src/config';
 
 const RECIPES = join(__dirname, '..', '..', 'recipes');
 
@@ -13,6 +14,7 @@ const RECIPES = join(__dirname, '..', '..', 'recipes');
 const COMPONENTS = {
   [BUFFER_COMPONENT]: { schema: bufferConfigSchema, version: BUFFER_VERSION },
   [INGEST_COMPONENT]: { schema: ingestConfigSchema, version: INGEST_VERSION },
+  [REPLAY_COMPONENT]: { schema: replayConfigSchema, version: REPLAY_VERSION },
 };
 
 describe('recipes and component schemas agree', () => {

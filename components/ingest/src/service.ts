@@ -7,7 +7,7 @@ import { GroupCommitWriter, type DeadLetterInput } from '../../../shared/src/sto
 import { sharedStoreLocation } from '../../../shared/src/store/location';
 import { INGEST_COMPONENT, type IngestConfig } from './config';
 import { createMapper, type RejectReason } from './core/mapper';
-import { FollowingStore } from './following-store';
+import { FollowingStore } from '../../../shared/src/store/following-store';
 import { MqttSource } from './mqtt-source';
 import { RateLimitedLog } from './rate-limited-log';
 

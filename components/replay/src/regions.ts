@@ -24,28 +24,26 @@ export const regionSchema = z.strictObject({
 });
 export type RegionConfig = z.output<typeof regionSchema>;
 
-export const regionsSchema = z
-  .array(regionSchema)
-  .min(1)
-  .superRefine((regions, ctx) => {
-    const seen = new Map<string, string>();
-    regions.forEach((r, i) => {
-      for (const [what, value] of [
-        ['name', r.name],
-        ['clientId', r.clientId],
-      ] as const) {
-        const key = `${what}:${value}`;
-        const first = seen.get(key);
-        if (first !== undefined)
-          ctx.addIssue({
-            code: 'custom',
-            path: [i, what],
-            message: `${what} ${value} is also used by region ${first}`,
-          });
-        else seen.set(key, r.name);
-      }
-    });
+/** Empty is valid (the recipe's default): Replay then runs, keeps everything in the store and says why. */
+export const regionsSchema = z.array(regionSchema).superRefine((regions, ctx) => {
+  const seen = new Map<string, string>();
+  regions.forEach((r, i) => {
+    for (const [what, value] of [
+      ['name', r.name],
+      ['clientId', r.clientId],
+    ] as const) {
+      const key = `${what}:${value}`;
+      const first = seen.get(key);
+      if (first !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, what],
+          message: `${what} ${value} is also used by region ${first}`,
+        });
+      else seen.set(key, r.name);
+    }
   });
+});
 
 /**
  * Checks what a schema cannot: that each region's files exist and are readable, and that its client id

@@ -36,7 +36,9 @@ export type RegionEvent =
     }
   | { readonly type: 'publish-timeout'; readonly topic: string }
   | { readonly type: 'probe-ok'; readonly latencyMs: number }
-  | { readonly type: 'probe-failed'; readonly reason: string };
+  | { readonly type: 'probe-failed'; readonly reason: string }
+  /** The region refuses us for a reason retrying will not fix (certificate, CA, key). */
+  | { readonly type: 'refused'; readonly reason: string };
 
 export interface HealthPolicy {
   /** Timeouts or failed probes in a row that make a connected region down (a black hole). */
@@ -153,6 +155,14 @@ export function nextHealth(
       return succeeded(h, nowMs, event.latencyMs);
     case 'probe-failed':
       return failed(h, nowMs, policy, `probe failed: ${event.reason}`);
+    case 'refused':
+      return {
+        ...h,
+        status: 'misconfigured',
+        healthySinceMs: null,
+        downSinceMs: nowMs,
+        reason: `${h.name}: ${event.reason}`,
+      };
   }
 }
 

@@ -1,6 +1,6 @@
 import type { RegionHealth } from './health';
 
-export type SwitchKind = 'failover' | 'failback' | 'recovery' | 'all-down' | 'pin';
+export type SwitchKind = 'failover' | 'failback' | 'recovery' | 'all-down' | 'pin' | 'manual';
 
 export interface Selection {
   readonly active: string | null;
@@ -22,6 +22,8 @@ export interface SelectionInput {
   readonly pinned: string | null;
   /** A preferred region must have been healthy this long before traffic fails back to it. */
   readonly failbackHoldMs: number;
+  /** No fail-back before this time (after an operator's failover command). */
+  readonly noFailbackBeforeMs?: number;
   readonly nowMs: number;
 }
 
@@ -56,6 +58,7 @@ export function selectRegion(input: SelectionInput): Selection {
   }
 
   if (current !== undefined && current.status === 'healthy') {
+    if (nowMs < (input.noFailbackBeforeMs ?? 0)) return { active };
     const better = healthy.find(
       (r) =>
         byPriority(r, current) < 0 && r.healthySinceMs !== null && nowMs - r.healthySinceMs >= failbackHoldMs,

@@ -1,10 +1,18 @@
-import type { Logger } from '../../../shared/src/logger';
-import type { NewRecord } from '../../../shared/src/record';
-import { SqliteRecordStore, type AppendResult, type DeadLetterInput } from '../../../shared/src/store';
-import type { StoreLocation } from '../../../shared/src/store/location';
+import type { Logger } from '../logger';
+import type { NewRecord } from '../record';
+import type { StoreLocation } from './location';
+import { SqliteRecordStore } from './sqlite-record-store';
+import type {
+  AckResult,
+  AppendResult,
+  BatchRequest,
+  DeadLetterInput,
+  StoredRecord,
+  StoreMetrics,
+} from './types';
 
 /**
- * The store as a writer that is not its owner sees it: when the owner (Buffer) quarantines a damaged
+ * The store as a user that is not its owner sees it: when the owner (Buffer) quarantines a damaged
  * file and creates a fresh one at the same path, the next write goes to the new file, not the old one.
  */
 export class FollowingStore {
@@ -16,6 +24,10 @@ export class FollowingStore {
     private readonly logger: Logger,
   ) {
     this.store = this.open();
+  }
+
+  get settings(): StoreLocation['settings'] {
+    return this.location.settings;
   }
 
   private open(): SqliteRecordStore {
@@ -43,6 +55,23 @@ export class FollowingStore {
 
   deadLetter(entries: readonly DeadLetterInput[]): void {
     this.current().deadLetter(entries);
+  }
+
+  /** Leases belong to the open file: after a replacement, reads start afresh in the new one. */
+  nextBatch(request: BatchRequest): StoredRecord[] {
+    return this.current().nextBatch(request);
+  }
+
+  ack(ids: readonly string[]): AckResult {
+    return this.current().ack(ids);
+  }
+
+  release(ids: readonly string[]): void {
+    this.current().release(ids);
+  }
+
+  metrics(): StoreMetrics {
+    return this.current().metrics();
   }
 
   close(): void {

@@ -14,11 +14,14 @@ function openssl(args: readonly string[]): void {
   execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+export type ClientSpec = string | { readonly name: string; readonly days: number };
+
 /**
  * A throwaway certificate authority with a server certificate for 127.0.0.1/localhost and client
- * certificates, made with the openssl command line (EC P-256 keys: fast to generate).
+ * certificates, made with the openssl command line (EC P-256 keys: fast to generate). A client given
+ * negative `days` gets a certificate that has already expired.
  */
-export function makePki(dir: string, name: string, clients: readonly string[]): Pki {
+export function makePki(dir: string, name: string, clients: readonly ClientSpec[]): Pki {
   const p = (f: string): string => join(dir, `${name}-${f}`);
   const key = (path: string): void =>
     openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', path]);
@@ -37,7 +40,7 @@ export function makePki(dir: string, name: string, clients: readonly string[]): 
     '-out',
     p('ca.pem'),
   ]);
-  const issue = (base: string, cn: string, ext: string): void => {
+  const issue = (base: string, cn: string, ext: string, days = 2): void => {
     key(p(`${base}.key`));
     openssl(['req', '-new', '-key', p(`${base}.key`), '-subj', `/CN=${cn}`, '-out', p(`${base}.csr`)]);
     writeFileSync(p(`${base}.ext`), ext);
@@ -52,7 +55,7 @@ export function makePki(dir: string, name: string, clients: readonly string[]): 
       p('ca.key'),
       '-CAcreateserial',
       '-days',
-      '2',
+      String(days),
       '-sha256',
       '-extfile',
       p(`${base}.ext`),
@@ -62,8 +65,9 @@ export function makePki(dir: string, name: string, clients: readonly string[]): 
   };
   issue('server', 'localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   const out: Record<string, { cert: string; key: string }> = {};
-  for (const c of clients) {
-    issue(`client-${c}`, c, 'extendedKeyUsage=clientAuth\n');
+  for (const spec of clients) {
+    const c = typeof spec === 'string' ? spec : spec.name;
+    issue(`client-${c}`, c, 'extendedKeyUsage=clientAuth\n', typeof spec === 'string' ? 2 : spec.days);
     out[c] = { cert: p(`client-${c}.pem`), key: p(`client-${c}.key`) };
   }
   return { caCert: p('ca.pem'), serverCert: p('server.pem'), serverKey: p('server.key'), clients: out };

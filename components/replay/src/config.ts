@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { cfg } from '../../../shared/src/config';
+import { DEFAULT_MAX_ENVELOPE_BYTES, IOT_CORE_MAX_PAYLOAD_BYTES } from '../../../shared/src/envelope';
+import { regionsSchema } from './regions';
+
+export const REPLAY_COMPONENT = 'com.edgedr.Replay';
+export const REPLAY_VERSION = '0.1.0';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/**
+ * Upstream topics. `{thing}` is replaced by the thing name, so one configuration serves a whole thing
+ * group. The defaults are what the least-privilege IoT policy in docs/deployment.md allows.
+ */
+const topicsSchema = z.strictObject({
+  batches: z.string().min(1).default('edgedr/{thing}/batches'),
+  presence: z.string().min(1).default('edgedr/{thing}/presence'),
+  probe: z.string().min(1).default('edgedr/{thing}/probe'),
+  commands: z.string().min(1).default('edgedr/{thing}/commands'),
+  commandReplies: z.string().min(1).default('edgedr/{thing}/commands/replies'),
+  /** The DR named shadow's update topic. */
+  shadowUpdate: z.string().min(1).default('$aws/things/{thing}/shadow/name/{shadow}/update'),
+});
+
+/** Connection timing. IoT Core accepts keep-alive between 30 and 1200 s, so black holes are found by probes and publish timeouts. */
+const connectionSchema = z.strictObject({
+  keepAliveSeconds: cfg.int((n) => n.min(5).max(1200)).default(30),
+  pingTimeoutMs: cfg.int((n) => n.min(500).max(60_000)).default(3_000),
+  /** A QoS1 publish (batch or probe) without PUBACK after this long counts as a failure. */
+  ackTimeoutSeconds: cfg.int((n) => n.min(1).max(60)).default(3),
+  /** TCP connect, TLS handshake and CONNACK each; a region that has not connected by then is diagnosed. */
+  connectTimeoutMs: cfg.int((n) => n.min(500).max(60_000)).default(5_000),
+  minReconnectDelayMs: cfg.int((n) => n.min(100)).default(1_000),
+  maxReconnectDelayMs: cfg.int((n) => n.min(100)).default(10_000),
+});
+
+const healthSchema = z.strictObject({
+  /** Publish timeouts or failed probes in a row that make a connected region down. */
+  maxConsecutiveFailures: cfg.int((n) => n.min(1).max(100)).default(2),
+  /** How long to slow down after IoT Core answers 0x97 quota exceeded. */
+  quotaBackoffMs: cfg.int((n) => n.min(100)).default(5_000),
+  /** A misconfigured region (0x87, 0x90, certificate problems) is retried after this long. */
+  misconfiguredRetryMs: cfg.int((n) => n.min(1_000)).default(300_000),
+  /** Probes on warm standbys, and on the active region while it has nothing to send. */
+  probeIntervalMs: cfg.int((n) => n.min(200)).default(5_000),
+  /** A preferred region must have been healthy this long before traffic fails back to it. */
+  failbackHoldMs: cfg.int((n) => n.min(0)).default(60_000),
+});
+
+const batchingSchema = z.strictObject({
+  /** Each publish's payload stays under this (IoT Core: 128 KB per message, minus room for the topic and properties). */
+  maxEnvelopeBytes: cfg
+    .int((n) => n.min(4 * KiB).max(IOT_CORE_MAX_PAYLOAD_BYTES - KiB))
+    .default(DEFAULT_MAX_ENVELOPE_BYTES),
+  /** Envelopes published and not yet acknowledged (IoT Core allows 100 in flight per connection). */
+  maxInFlight: cfg.int((n) => n.min(1).max(100)).default(8),
+  /** Upper bound of one read from the store, in records and in (uncompressed) bytes. */
+  maxReadRecords: cfg.int((n) => n.min(1).max(100_000)).default(20_000),
+  maxReadBytes: cfg.int((n) => n.min(4 * KiB).max(64 * MiB)).default(4 * MiB),
+  /** How often an empty store is polled for new records. */
+  pollIntervalMs: cfg.int((n) => n.min(10).max(10_000)).default(200),
+});
+
+const commandsSchema = z.strictObject({
+  /** Command types accepted from the cloud; others are refused as unauthorized. */
+  allowed: z
+    .array(z.enum(['status', 'failover', 'pin', 'unpin', 'pause', 'resume', 'recalibrate']))
+    .default(['status', 'failover', 'pin', 'unpin', 'pause', 'resume', 'recalibrate']),
+  /** Commands issued longer ago than this are stale even when their expiry is later (clock skew guard). */
+  maxAgeMs: cfg.int((n) => n.min(1_000)).default(300_000),
+  /** Where Inference listens for a recalibrate command, on the local pub/sub bus. */
+  inferenceTopic: z.string().min(1).default('edgedr/inference/commands'),
+});
+
+export const replayConfigSchema = z
+  .strictObject({
+    /** The upstream regions; a deployment sets them (see docs/deployment.md). */
+    regions: regionsSchema.default([]),
+    /** An operator's pin: only this region is used (also settable by command). */
+    pinnedRegion: z.string().min(1).nullable().default(null),
+    /** When true, nothing is sent upstream (data waits in the store); also settable by command. */
+    paused: cfg.bool().default(false),
+    topics: topicsSchema.default(topicsSchema.parse({})),
+    connection: connectionSchema.default(connectionSchema.parse({})),
+    health: healthSchema.default(healthSchema.parse({})),
+    batching: batchingSchema.default(batchingSchema.parse({})),
+    commands: commandsSchema.default(commandsSchema.parse({})),
+    shadow: z
+      .strictObject({
+        name: z
+          .string()
+          .regex(/^[A-Za-z0-9:_-]{1,64}$/)
+          .default('edgedr-dr'),
+        /** The reported state is sent on change, at most this often. */
+        minIntervalMs: cfg.int((n) => n.min(500)).default(10_000),
+      })
+      .default({ name: 'edgedr-dr', minIntervalMs: 10_000 }),
+    /** Local status for the gateway's own dashboards (active region, health, counters). */
+    statusTopic: z.string().min(1).default('edgedr/replay/status'),
+    statusIntervalMs: cfg.int((n) => n.min(100)).default(5_000),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.pinnedRegion !== null && !c.regions.some((r) => r.name === c.pinnedRegion))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pinnedRegion'],
+        message: `pinnedRegion ${c.pinnedRegion} is not one of the configured regions`,
+      });
+  });
+
+export type ReplayConfig = z.output<typeof replayConfigSchema>;
+
+/** Topics with `{thing}` (and `{shadow}`) filled in. */
+export function resolveTopics(config: ReplayConfig, thingName: string): ReplayConfig['topics'] {
+  const fill = (t: string): string =>
+    t.replaceAll('{thing}', thingName).replaceAll('{shadow}', config.shadow.name);
+  const t = config.topics;
+  return {
+    batches: fill(t.batches),
+    presence: fill(t.presence),
+    probe: fill(t.probe),
+    commands: fill(t.commands),
+    commandReplies: fill(t.commandReplies),
+    shadowUpdate: fill(t.shadowUpdate),
+  };
+}

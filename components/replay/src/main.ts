@@ -1,0 +1,10 @@
+import { main } from '../../../shared/src/component/run';
+import { REPLAY_COMPONENT, REPLAY_VERSION, replayConfigSchema } from './config';
+import { ReplayService } from './service';
+
+main({
+  name: REPLAY_COMPONENT,
+  version: REPLAY_VERSION,
+  schema: replayConfigSchema,
+  start: (deps) => ReplayService.start(deps),
+});

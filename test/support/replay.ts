@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+import { RegionConsumer } from '../../dev/consumer';
+import { CONSUMER_TOPICS, replayTopics, startRegion, type LocalRegion } from '../../dev/regions';
+import type { JsonTree } from '../../shared/src/runtime/host/config-tree';
+import { SqliteRecordStore } from '../../shared/src/store';
+import { localGateway, type LocalGateway } from './launch';
+
+export const THING = 'gw-test';
+
+export interface RegionSpec {
+  readonly name: string;
+  /** Topics the Replay identity may use; default: what the suite needs. */
+  readonly replayTopics?: readonly string[];
+  /** Give the Replay identity an expired certificate. */
+  readonly expired?: boolean;
+}
+
+/** Regions with a `replay` and a `cloud` identity each, and a consumer per region. */
+export async function startRegions(
+  dir: string,
+  specs: readonly RegionSpec[],
+): Promise<{ regions: LocalRegion[]; consumers: RegionConsumer[] }> {
+  const regions: LocalRegion[] = [];
+  for (const s of specs) {
+    regions.push(
+      await startRegion(dir, s.name, {
+        clients: [s.expired === true ? { name: 'replay', days: -1 } : 'replay', 'cloud'],
+        acl: { replay: s.replayTopics ?? replayTopics(THING), cloud: CONSUMER_TOPICS },
+      }),
+    );
+  }
+  const consumers = await Promise.all(
+    regions.map((r) => RegionConsumer.connect(r, 'cloud', CONSUMER_TOPICS)),
+  );
+  return { regions, consumers };
+}
+
+/** A region entry of Replay's configuration for a local region. */
+export function regionEntry(region: LocalRegion, priority: number, extra: JsonTree = {}): JsonTree {
+  return {
+    name: region.name,
+    endpoint: '127.0.0.1',
+    port: region.port,
+    ...region.files('replay'),
+    priority,
+    clientId: `${THING}-replay-${region.name}`,
+    ...extra,
+  };
+}
+
+/** Timing that makes outages visible within a test's patience; production defaults are in the recipe. */
+export const FAST_REPLAY: JsonTree = {
+  connection: {
+    keepAliveSeconds: 5,
+    pingTimeoutMs: 1_000,
+    ackTimeoutSeconds: 2,
+    connectTimeoutMs: 2_000,
+    minReconnectDelayMs: 200,
+    maxReconnectDelayMs: 1_000,
+  },
+  health: { probeIntervalMs: 300, failbackHoldMs: 2_000, maxConsecutiveFailures: 2 },
+  statusIntervalMs: 300,
+  shadow: { minIntervalMs: 500 },
+};
+
+export interface ReplayGateway {
+  readonly gw: LocalGateway;
+  /** A writer on the gateway's store, standing in for Ingest. */
+  readonly store: SqliteRecordStore;
+  readonly storePath: string;
+  close(): Promise<void>;
+}
+
+/** Buffer and Replay from their recipes under the local IPC host, RUNNING. */
+export async function replayGateway(root: string, replay: JsonTree): Promise<ReplayGateway> {
+  const gw = await localGateway(root, { 'com.edgedr.Replay': { ...FAST_REPLAY, ...replay } });
+  await gw.launcher.launch(['com.edgedr.Buffer']);
+  await gw.launcher.waitForState('com.edgedr.Buffer', 'RUNNING', 20_000);
+  const storePath = join(gw.launcher.workPath('com.edgedr.Buffer'), 'store', 'records.db');
+  const store = SqliteRecordStore.open({
+    path: storePath,
+    gatewayId: THING,
+    onCorrupt: 'fail',
+    integrityCheck: false,
+  });
+  await gw.launcher.launch(['com.edgedr.Replay']);
+  await gw.launcher.waitForState('com.edgedr.Replay', 'RUNNING', 20_000);
+  return {
+    gw,
+    store,
+    storePath,
+    close: async () => {
+      await gw.close();
+      store.close();
+    },
+  };
+}
+
+/** Times each record id arrived across consumers. */
+export function arrivals(consumers: readonly RegionConsumer[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const c of consumers) for (const r of c.records()) counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
+  return counts;
+}
