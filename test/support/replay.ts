@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegionConsumer } from '../../dev/consumer';
 import { CONSUMER_TOPICS, replayTopics, startRegion, type LocalRegion } from '../../dev/regions';
@@ -71,29 +72,51 @@ export interface ReplayGateway {
   close(): Promise<void>;
 }
 
-/** Buffer and Replay from their recipes under the local IPC host, RUNNING. */
-export async function replayGateway(root: string, replay: JsonTree): Promise<ReplayGateway> {
-  const gw = await localGateway(root, { 'com.edgedr.Replay': { ...FAST_REPLAY, ...replay } });
-  await gw.launcher.launch(['com.edgedr.Buffer']);
-  await gw.launcher.waitForState('com.edgedr.Buffer', 'RUNNING', 20_000);
-  const storePath = join(gw.launcher.workPath('com.edgedr.Buffer'), 'store', 'records.db');
-  const store = SqliteRecordStore.open({
-    path: storePath,
-    gatewayId: THING,
-    onCorrupt: 'fail',
-    integrityCheck: false,
+/** Buffer and Replay from their recipes under the local IPC host, RUNNING; cleaned up if they are not. */
+export async function replayGateway(
+  root: string,
+  replay: JsonTree,
+  buffer: JsonTree = {},
+): Promise<ReplayGateway> {
+  const gw = await localGateway(root, {
+    'com.edgedr.Replay': { ...FAST_REPLAY, ...replay },
+    'com.edgedr.Buffer': buffer,
   });
-  await gw.launcher.launch(['com.edgedr.Replay']);
-  await gw.launcher.waitForState('com.edgedr.Replay', 'RUNNING', 20_000);
-  return {
-    gw,
-    store,
-    storePath,
-    close: async () => {
-      await gw.close();
-      store.close();
-    },
-  };
+  let store: SqliteRecordStore | undefined;
+  try {
+    await gw.launcher.launch(['com.edgedr.Buffer']);
+    await gw.launcher.waitForState('com.edgedr.Buffer', 'RUNNING', 20_000);
+    const storePath = join(gw.launcher.workPath('com.edgedr.Buffer'), 'store', 'records.db');
+    store = SqliteRecordStore.open({
+      path: storePath,
+      gatewayId: THING,
+      onCorrupt: 'fail',
+      integrityCheck: false,
+    });
+    await gw.launcher.launch(['com.edgedr.Replay']);
+    await gw.launcher.waitForState('com.edgedr.Replay', 'RUNNING', 20_000);
+    const opened = store;
+    return {
+      gw,
+      store: opened,
+      storePath,
+      close: async () => {
+        await gw.close();
+        opened.close();
+      },
+    };
+  } catch (err) {
+    await gw.close();
+    store?.close();
+    const tail = (name: string): string => {
+      try {
+        return readFileSync(gw.launcher.logPath(name), 'utf8').trim().split('\n').slice(-3).join('\n');
+      } catch {
+        return '(no log)';
+      }
+    };
+    throw new Error(`${(err as Error).message}\nReplay log: ${tail('com.edgedr.Replay')}`);
+  }
 }
 
 /** Times each record id arrived across consumers. */

@@ -486,7 +486,7 @@ export class ReplayService implements RunningService<ReplayConfig> {
         to: s.to,
         detectionMs: s.detectionMs,
         switchMs: s.switchMs,
-        outageMs: s.lastGoodMs === null ? null : s.firstAckMs - s.lastGoodMs,
+        outageMs: s.kind !== 'failover' || s.lastGoodMs === null ? null : s.firstAckMs - s.lastGoodMs,
       },
       'region switch complete: first PUBACK from the new region',
     );

@@ -1,0 +1,132 @@
+import type { RegionConsumer } from '../../dev/consumer';
+import type { LocalRegion } from '../../dev/regions';
+import { eventually } from '../support/ipc';
+import { jsonMessages } from '../support/launch';
+import { telemetry } from '../support/records';
+import {
+  arrivals,
+  regionEntry,
+  replayGateway,
+  startRegions,
+  THING,
+  type ReplayGateway,
+} from '../support/replay';
+import { useTempDir } from '../support/temp-dir';
+
+jest.setTimeout(180_000);
+
+interface RegionStatus {
+  status: string;
+  reason: string | null;
+}
+
+function lastStatus(rig: ReplayGateway): Record<string, unknown> | undefined {
+  return jsonMessages(rig.gw, 'edgedr/replay/status').at(-1);
+}
+
+function regionHealth(rig: ReplayGateway): Record<string, RegionStatus> {
+  return (lastStatus(rig)?.['regionHealth'] ?? {}) as Record<string, RegionStatus>;
+}
+
+describe('Replay: broken regions and a crashing Replay', () => {
+  let rig: ReplayGateway | undefined;
+  let regions: LocalRegion[] = [];
+  let consumers: RegionConsumer[] = [];
+  afterEach(async () => {
+    await rig?.close();
+    await Promise.all(consumers.map((c) => c.close()));
+    await Promise.all(regions.map((r) => r.stop()));
+    rig = undefined;
+    regions = [];
+    consumers = [];
+  });
+  const tempDir = useTempDir('ggdr-replay-faults-');
+
+  it('marks wrong-CA, expired-certificate and ACL-denied (0x87) regions unhealthy with their reasons and uses the good one', async () => {
+    ({ regions, consumers } = await startRegions(tempDir(), [
+      // Denied: may announce presence and answer probes, but not publish batches.
+      {
+        name: 'denied',
+        replayTopics: [`edgedr/${THING}/presence`, `edgedr/${THING}/probe`, `edgedr/${THING}/commands`],
+      },
+      { name: 'bad-ca' },
+      { name: 'expired', expired: true },
+      { name: 'good' },
+    ]));
+    const [denied, badCa, expired, good] = regions as [LocalRegion, LocalRegion, LocalRegion, LocalRegion];
+    rig = await replayGateway(tempDir(), {
+      regions: [
+        regionEntry(denied, 0),
+        // The CA of another region: the server's certificate is not trusted.
+        regionEntry(badCa, 1, { caPath: good.pki.caCert }),
+        regionEntry(expired, 2),
+        regionEntry(good, 3),
+      ],
+    });
+    const ids = rig.store.append(Array.from({ length: 1_000 }, (_, n) => telemetry(Date.now(), n))).ids;
+    const cloudGood = consumers[3] as RegionConsumer;
+    await eventually(
+      () => arrivals([cloudGood]).size === ids.length,
+      30_000,
+      'every record in the good region',
+    );
+    await eventually(
+      () => {
+        const h = regionHealth(rig!);
+        return ['denied', 'bad-ca', 'expired'].every((n) => h[n]?.status === 'misconfigured');
+      },
+      20_000,
+      'three regions marked misconfigured',
+    );
+    const h = regionHealth(rig);
+    expect(h['denied']?.reason).toMatch(
+      new RegExp(`denied: publish to edgedr/${THING}/batches refused: not authorized \\(0x87\\)`),
+    );
+    expect(h['bad-ca']?.reason).toMatch(
+      /bad-ca: the server's certificate is not trusted by caPath .*good-ca\.pem/,
+    );
+    expect(h['expired']?.reason).toMatch(/expired: certificate .*client-replay\.pem expired on /);
+    expect(h['good']?.status).toBe('healthy');
+    expect(lastStatus(rig)?.['activeRegion']).toBe('good');
+    // Nothing reached the broken regions, and nothing was lost on the way.
+    for (const c of consumers.slice(0, 3)) expect(c.batches).toHaveLength(0);
+  });
+
+  it('SIGKILL of Replay mid-drain: the restarted Replay resends only what was not acknowledged', async () => {
+    ({ regions, consumers } = await startRegions(tempDir(), [{ name: 'region-a' }]));
+    const [a] = regions as [LocalRegion];
+    const cloud = consumers[0] as RegionConsumer;
+    rig = await replayGateway(
+      tempDir(),
+      {
+        regions: [regionEntry(a, 0, { iotCoreFlowControl: false })],
+        batching: { maxEnvelopeBytes: 8_192, maxInFlight: 4 },
+      },
+      { store: { maxRecordBodyBytes: 4_096 } },
+    );
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++)
+      ids.push(
+        ...rig.store.append(Array.from({ length: 1_000 }, (_, n) => telemetry(Date.now(), i * 1_000 + n)))
+          .ids,
+      );
+    await eventually(() => cloud.records().length > 2_000, 30_000, 'drain under way');
+    rig.gw.launcher.signal('com.edgedr.Replay', 'SIGKILL');
+    const atKill = cloud.records().length;
+    const batchesAtKill = cloud.batches.length;
+    await eventually(() => arrivals([cloud]).size === ids.length, 60_000, 'every record after the restart');
+    expect(atKill).toBeLessThan(ids.length);
+
+    const counts = arrivals([cloud]);
+    const duplicated = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
+    // Only records whose batches were unacknowledged when Replay died come again: at most the in-flight
+    // window (4 envelopes), each of which had reached the broker before the kill.
+    const beforeKill = new Set(
+      cloud.batches.slice(0, batchesAtKill + 4).flatMap((b) => b.records.map((r) => r.id)),
+    );
+    for (const id of duplicated) expect(beforeKill.has(id)).toBe(true);
+    const perEnvelope = Math.max(...cloud.batches.map((b) => b.header.count));
+    expect(duplicated.length).toBeLessThanOrEqual(4 * perEnvelope);
+    await eventually(() => rig?.store.metrics().lanes.telemetry.depth === 0, 10_000, 'store drained');
+  });
+});
