@@ -124,6 +124,19 @@ describe('region health', () => {
       { status: 'down' },
     ],
     [
+      'a refused certificate marks it misconfigured with the cause',
+      [
+        [0, { type: 'connected' }],
+        [4, { type: 'refused', reason: 'certificate /c.pem expired on 2026-01-01T00:00:00.000Z' }],
+        [5, { type: 'connected' }],
+      ],
+      {
+        status: 'misconfigured',
+        downSinceMs: 4,
+        reason: 'eu: certificate /c.pem expired on 2026-01-01T00:00:00.000Z',
+      },
+    ],
+    [
       'other error codes count as failures',
       [
         [0, { type: 'connected' }],
@@ -238,6 +251,21 @@ describe('region selection', () => {
       active: 'b',
       change: { kind: 'recovery' },
     });
+  });
+
+  it('after an operator failover, does not fail back before the given time', () => {
+    const regions = [region('a', 1, 'healthy', 0), region('b', 2, 'healthy', 0)];
+    const at = (nowMs: number) =>
+      selectRegion({
+        regions,
+        active: 'b',
+        pinned: null,
+        failbackHoldMs: hold,
+        noFailbackBeforeMs: 90_000,
+        nowMs,
+      });
+    expect(at(89_999)).toEqual({ active: 'b' });
+    expect(at(90_000)).toMatchObject({ active: 'a', change: { kind: 'failback' } });
   });
 
   it('never selects a misconfigured region', () => {

@@ -166,18 +166,9 @@ export class RegionLink {
 
   private onConnected(client: mqtt5.Mqtt5Client): void {
     this.events.connected();
-    // Presence first (retained, so the cloud sees the state of a device that is online), then commands.
-    client
-      .publish({
-        topicName: this.topics.presence,
-        qos: mqtt5.QoS.AtLeastOnce,
-        retain: true,
-        payload: this.presence('online'),
-        contentType: 'application/json',
-      })
-      .catch((err: unknown) =>
-        this.logger.warn({ region: this.region.name, err: errorText(err) }, 'presence not published'),
-      );
+    // Commands first, then presence (retained): "online" tells the cloud that commands can be sent now.
+    const log = (msg: string) => (err: unknown) =>
+      this.logger.warn({ region: this.region.name, err: errorText(err) }, msg);
     client
       .subscribe({ subscriptions: [{ topicFilter: this.topics.commands, qos: mqtt5.QoS.AtLeastOnce }] })
       .then((suback) => {
@@ -187,10 +178,17 @@ export class RegionLink {
             { region: this.region.name, topic: this.topics.commands, reasonCode: code },
             'the region refused the command subscription: commands cannot reach this gateway there',
           );
-      })
-      .catch((err: unknown) =>
-        this.logger.warn({ region: this.region.name, err: errorText(err) }, 'command subscription failed'),
-      );
+      }, log('command subscription failed'))
+      .then(() =>
+        client.publish({
+          topicName: this.topics.presence,
+          qos: mqtt5.QoS.AtLeastOnce,
+          retain: true,
+          payload: this.presence('online'),
+          contentType: 'application/json',
+        }),
+      )
+      .catch(log('presence not published'));
   }
 
   /** Names the cause of a failed connection, at most once per connect timeout. */

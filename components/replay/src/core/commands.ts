@@ -16,8 +16,10 @@ export const COMMAND_TYPES = [
 ] as const;
 export type CommandType = (typeof COMMAND_TYPES)[number];
 
+const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
 const base = {
-  id: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'an id of at most 128 letters, digits, _ . : -'),
+  id: z.string().regex(ID, 'an id of at most 128 letters, digits, _ . : -'),
   /** When the cloud issued it (ms since the epoch). */
   issuedAtMs: z.number().int().nonnegative(),
   /** After this (ms since the epoch) the command must not run. */
@@ -60,7 +62,7 @@ export interface CommandPolicy {
 function idOf(raw: unknown): string | null {
   if (typeof raw !== 'object' || raw === null) return null;
   const id = (raw as { id?: unknown }).id;
-  return typeof id === 'string' && id.length > 0 && id.length <= 128 ? id : null;
+  return typeof id === 'string' && ID.test(id) ? id : null;
 }
 
 /** Checks one command payload; `seen` holds recently accepted ids (a replayed command is refused). */
