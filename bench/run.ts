@@ -6,12 +6,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ingestBenchmark } from './ingest';
 import { ipcBenchmark } from './ipc';
+import { replayBenchmark } from './replay';
 import { storeBenchmark } from './store';
 
 const BENCHMARKS: Record<string, (args: readonly string[]) => Promise<Record<string, unknown>>> = {
   store: storeBenchmark,
   ipc: ipcBenchmark,
   ingest: ingestBenchmark,
+  replay: replayBenchmark,
 };
 
 async function main(): Promise<void> {

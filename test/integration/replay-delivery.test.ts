@@ -73,8 +73,11 @@ describe('Replay: normal delivery to the primary region', () => {
 
     // Presence: retained online in both regions (connected, warm), the DR shadow in the active one.
     const presence = (c: RegionConsumer) => c.json(`edgedr/${THING}/presence`).map((m) => m['state']);
-    expect(presence(cloudA)).toContain('online');
-    expect(presence(cloudB)).toContain('online');
+    await eventually(
+      () => presence(cloudA).includes('online') && presence(cloudB).includes('online'),
+      10_000,
+      'online presence in both regions',
+    );
     await eventually(
       () =>
         cloudA

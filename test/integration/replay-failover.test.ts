@@ -19,6 +19,17 @@ function replayLog(rig: ReplayGateway): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/** Replay's region and switch lines, for failure messages. */
+function regionLines(log: readonly Record<string, unknown>[]): string {
+  return log
+    .filter((l) => /region/.test(String(l['msg'])))
+    .map(
+      (l) =>
+        `${String(l['time'])} ${String(l['msg'])} ${JSON.stringify({ ...l, time: undefined, msg: undefined, level: undefined, component: undefined, version: undefined, thing: undefined })}`,
+    )
+    .join('\n');
+}
+
 /** Appends `perTick` records every `everyMs` until stopped: a sensor load on the store. */
 function produce(rig: ReplayGateway, perTick: number, everyMs: number, make: (n: number) => NewRecord) {
   const ids: string[] = [];
@@ -112,6 +123,7 @@ describe('Replay: failover and fail-back between real regions', () => {
 
     const log = replayLog(r);
     const failover = log.find((l) => l['msg'] === 'region switch: failover');
+    if (failover === undefined) throw new Error(`no failover in the log:\n${regionLines(log)}`);
     expect(failover).toMatchObject({ from: 'region-a', to: 'region-b' });
     expect(String(failover?.['reason'])).toContain('region-a');
     expect(log.some((l) => l['msg'] === 'region switch: failback' && l['to'] === 'region-a')).toBe(true);

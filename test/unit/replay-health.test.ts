@@ -268,6 +268,33 @@ describe('region selection', () => {
     expect(at(90_000)).toMatchObject({ active: 'a', change: { kind: 'failback' } });
   });
 
+  it('at start, waits a while for a preferred region that is still connecting', () => {
+    const regions = [region('a', 1, 'connecting'), region('b', 2, 'healthy', 0)];
+    const at = (nowMs: number) =>
+      selectRegion({
+        regions,
+        active: null,
+        pinned: null,
+        failbackHoldMs: hold,
+        awaitPreferredUntilMs: 5_000,
+        nowMs,
+      });
+    expect(at(4_999)).toEqual({ active: null });
+    expect(at(5_000)).toMatchObject({ active: 'b', change: { kind: 'recovery' } });
+    // A preferred region that is down, not connecting, is not waited for.
+    const down = [region('a', 1, 'down', null, 1), region('b', 2, 'healthy', 0)];
+    expect(
+      selectRegion({
+        regions: down,
+        active: null,
+        pinned: null,
+        failbackHoldMs: hold,
+        awaitPreferredUntilMs: 5_000,
+        nowMs: 10,
+      }).active,
+    ).toBe('b');
+  });
+
   it('never selects a misconfigured region', () => {
     expect(select([region('a', 1, 'misconfigured'), region('b', 2, 'healthy', 0)], 'a', 10).active).toBe('b');
   });

@@ -93,6 +93,7 @@ export class ReplayService implements RunningService<ReplayConfig> {
   private pinned: string | null;
   private paused: boolean;
   private noFailbackBeforeMs = 0;
+  private linksStartedMs = 0;
   private readonly inFlight = new Map<string, Flight>();
   private readonly probing = new Set<string>();
   private readonly lastProbeMs = new Map<string, number>();
@@ -209,6 +210,7 @@ export class ReplayService implements RunningService<ReplayConfig> {
   }
 
   private startLinks(): void {
+    this.linksStartedMs = this.now();
     for (const region of this.config.regions) {
       this.health.set(region.name, initialHealth(region.name, region.priority));
       const link = this.makeLink(region);
@@ -240,6 +242,7 @@ export class ReplayService implements RunningService<ReplayConfig> {
       pinned: this.pinned,
       failbackHoldMs: this.config.health.failbackHoldMs,
       noFailbackBeforeMs: this.noFailbackBeforeMs,
+      awaitPreferredUntilMs: this.linksStartedMs + this.config.connection.connectTimeoutMs,
       nowMs,
     });
     if (selection.change === undefined) return;

@@ -24,6 +24,11 @@ export interface SelectionInput {
   readonly failbackHoldMs: number;
   /** No fail-back before this time (after an operator's failover command). */
   readonly noFailbackBeforeMs?: number;
+  /**
+   * With no active region, wait until this time for a preferred region that is still connecting
+   * (at start, so the first choice is not a standby that happened to connect a moment earlier).
+   */
+  readonly awaitPreferredUntilMs?: number;
   readonly nowMs: number;
 }
 
@@ -78,6 +83,14 @@ export function selectRegion(input: SelectionInput): Selection {
   }
 
   const best = healthy[0];
+  if (
+    active === null &&
+    best !== undefined &&
+    nowMs < (input.awaitPreferredUntilMs ?? 0) &&
+    regions.some((r) => r.status === 'connecting' && byPriority(r, best) < 0)
+  ) {
+    return { active: null };
+  }
   if (best === undefined) {
     if (active === null) return { active: null };
     return {
