@@ -139,14 +139,14 @@ export function parseConfig<S extends z.ZodType>(
 }
 
 /** The same check as parseConfig, as a verdict: used to answer configuration-validation requests. */
-export function checkConfig(
-  schema: z.ZodType,
+export function checkConfig<S extends z.ZodType>(
+  schema: S,
   raw: unknown,
 ):
-  | { readonly ok: true }
+  | { readonly ok: true; readonly value: z.output<S> }
   | { readonly ok: false; readonly message: string; readonly problems: ConfigProblem[] } {
   const result = schema.safeParse(raw, { reportInput: true });
-  if (result.success) return { ok: true };
+  if (result.success) return { ok: true, value: result.data };
   const problems = describeIssues(result.error.issues);
   return { ok: false, message: formatProblems(problems), problems };
 }

@@ -77,7 +77,10 @@ describe('configuration parsing', () => {
   });
 
   it('answers a validation request with a verdict instead of throwing', () => {
-    expect(checkConfig(schema, { region: { name: 'a', port: 1 } })).toEqual({ ok: true });
+    expect(checkConfig(schema, { region: { name: 'a', port: 1 } })).toMatchObject({
+      ok: true,
+      value: { region: { name: 'a', port: 1 } },
+    });
     const verdict = checkConfig(schema, { region: { name: 'a', port: 'x' } });
     expect(verdict.ok).toBe(false);
     if (!verdict.ok)

@@ -45,6 +45,13 @@ describe('cloud command checks', () => {
       'c-1',
       /issued 300001 ms ago/,
     ],
+    [
+      'one from the future',
+      fresh({ type: 'pause', issuedAtMs: NOW + 300_001 }),
+      'stale',
+      'c-1',
+      /in the future/,
+    ],
   ])('refuses %s', (_, input, reason, id, detail) => {
     const v = check(input);
     expect(v).toMatchObject({ ok: false, reason, id });

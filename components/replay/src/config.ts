@@ -54,7 +54,7 @@ const batchingSchema = z.strictObject({
     .int((n) => n.min(4 * KiB).max(IOT_CORE_MAX_PAYLOAD_BYTES - KiB))
     .default(DEFAULT_MAX_ENVELOPE_BYTES),
   /** Envelopes published and not yet acknowledged (IoT Core allows 100 in flight per connection). */
-  maxInFlight: cfg.int((n) => n.min(1).max(100)).default(8),
+  maxInFlight: cfg.int((n) => n.min(1).max(100)).default(4),
   /** Upper bound of one read from the store, in records and in (uncompressed) bytes. */
   maxReadRecords: cfg.int((n) => n.min(1).max(100_000)).default(20_000),
   maxReadBytes: cfg.int((n) => n.min(4 * KiB).max(64 * MiB)).default(4 * MiB),

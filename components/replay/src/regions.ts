@@ -1,7 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { z } from 'zod';
 import { cfg } from '../../../shared/src/config';
-import { DrError } from '../../../shared/src/errors';
 
 /**
  * One upstream region: its own endpoint, certificate, key and CA (BP 3.2.8.2: a certificate for each
@@ -46,10 +45,10 @@ export const regionsSchema = z.array(regionSchema).superRefine((regions, ctx) =>
 });
 
 /**
- * Checks what a schema cannot: that each region's files exist and are readable, and that its client id
- * is not the thing name. Errors name the region, the field and the file, never a file's contents.
+ * What a schema cannot check: that each region's files exist and are readable, and that its client id
+ * is not the thing name. Problems name the region, the field and the file, never a file's contents.
  */
-export function checkRegionFiles(regions: readonly RegionConfig[], thingName: string): void {
+export function regionFileProblems(regions: readonly RegionConfig[], thingName: string): string[] {
   const problems: string[] = [];
   for (const r of regions) {
     if (r.clientId === thingName) {
@@ -68,5 +67,5 @@ export function checkRegionFiles(regions: readonly RegionConfig[], thingName: st
       }
     }
   }
-  if (problems.length > 0) throw new DrError('CFG_INVALID', problems.join('; '), { details: { problems } });
+  return problems;
 }

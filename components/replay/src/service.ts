@@ -21,7 +21,7 @@ import {
 } from './core/health';
 import { selectRegion, type SwitchKind } from './core/selection';
 import { PublishFailed, RegionLink, type PublishOutcome } from './region-link';
-import { checkRegionFiles, type RegionConfig } from './regions';
+import type { RegionConfig } from './regions';
 
 interface Flight {
   readonly batchId: string;
@@ -118,7 +118,6 @@ export class ReplayService implements RunningService<ReplayConfig> {
   static async start(deps: ComponentDeps<ReplayConfig>): Promise<ReplayService> {
     const location = await sharedStoreLocation(deps.runtime);
     checkSettings(deps.config, location);
-    checkRegionFiles(deps.config.regions, deps.runtime.thingName);
     const store = new FollowingStore(location, deps.runtime.thingName, deps.logger);
     deps.logger.info(
       {
@@ -305,14 +304,19 @@ export class ReplayService implements RunningService<ReplayConfig> {
     );
   }
 
-  /** Cold standbys connect only while no better region is healthy, or when pinned or active. */
+  /**
+   * Cold standbys connect only while no region is healthy (after the warm ones had their chance to
+   * connect at start), or when pinned or active.
+   */
   private manageColdLinks(): void {
     const activeHealthy = this.active !== null && this.health.get(this.active)?.status === 'healthy';
+    const starting = this.now() < this.linksStartedMs + this.config.connection.connectTimeoutMs;
     for (const region of this.config.regions) {
       if (region.standby !== 'cold') continue;
       const link = this.links.get(region.name);
       if (link === undefined) continue;
-      const wanted = region.name === this.active || region.name === this.pinned || !activeHealthy;
+      const wanted =
+        region.name === this.active || region.name === this.pinned || (!activeHealthy && !starting);
       const inFlight = [...this.inFlight.values()].some((f) => f.region === region.name);
       if (wanted && !link.started && this.health.get(region.name)?.status !== 'misconfigured') {
         this.logger.info({ region: region.name }, 'connecting cold standby');
@@ -530,6 +534,7 @@ export class ReplayService implements RunningService<ReplayConfig> {
       });
     }
     this.reselect();
+    this.manageColdLinks();
     this.probe(nowMs);
     this.publishShadow(nowMs);
     if (nowMs - this.lastStatusMs >= this.config.statusIntervalMs) {
@@ -845,7 +850,6 @@ export class ReplayService implements RunningService<ReplayConfig> {
   async applyConfig(config: ReplayConfig): Promise<void> {
     const previous = this.config;
     checkSettings(config, { settings: this.store.settings });
-    checkRegionFiles(config.regions, this.deps.runtime.thingName);
     this.config = config;
     this.topics = resolveTopics(config, this.deps.runtime.thingName);
     if (previous.pinnedRegion !== config.pinnedRegion || previous.paused !== config.paused) {

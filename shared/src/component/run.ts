@@ -24,6 +24,11 @@ export interface ComponentDefinition<S extends z.ZodType> {
   readonly name: string;
   readonly version: string;
   readonly schema: S;
+  /**
+   * Checks a schema cannot make (files on this device, values that depend on the thing name), run at
+   * start, for every proposed deployment and before a change is applied. Returns the problems found.
+   */
+  check?(config: Readonly<z.output<S>>, thingName: string): string[];
   start(deps: ComponentDeps<z.output<S>>): Promise<RunningService<z.output<S>>>;
 }
 
@@ -95,6 +100,12 @@ export async function runComponent<S extends z.ZodType>(def: ComponentDefinition
     });
     const raw = await rt.getConfiguration([]);
     const config = parseConfig(def.schema, withoutAccessControl(raw), `${def.name} configuration`);
+    const problems = def.check?.(config, rt.thingName) ?? [];
+    if (problems.length > 0) {
+      throw new DrError('CFG_INVALID', `${def.name} configuration: ${problems.join('; ')}`, {
+        details: { problems },
+      });
+    }
     const level = (config as { logLevel?: unknown }).logLevel;
     const logger = createLogger({
       component: def.name,
@@ -105,8 +116,16 @@ export async function runComponent<S extends z.ZodType>(def: ComponentDefinition
     subscriptions.push(
       await rt.validateConfiguration((proposed) => {
         const verdict = checkConfig(def.schema, withoutAccessControl(proposed));
-        if (!verdict.ok) logger.warn({ problems: verdict.problems }, 'refusing a proposed configuration');
-        return verdict.ok ? { ok: true } : { ok: false, message: verdict.message };
+        if (!verdict.ok) {
+          logger.warn({ problems: verdict.problems }, 'refusing a proposed configuration');
+          return { ok: false, message: verdict.message };
+        }
+        const problems = def.check?.(verdict.value, rt.thingName) ?? [];
+        if (problems.length > 0) {
+          logger.warn({ problems }, 'refusing a proposed configuration');
+          return { ok: false, message: problems.join('; ') };
+        }
+        return { ok: true };
       }),
     );
     service = await def.start({ runtime: rt, config, logger, clock: systemClock });
@@ -125,9 +144,12 @@ export async function runComponent<S extends z.ZodType>(def: ComponentDefinition
                 logger.error({ problems: verdict.problems }, 'ignoring an invalid configuration change');
                 return;
               }
-              await running.applyConfig(
-                parseConfig(def.schema, withoutAccessControl(next), 'configuration update'),
-              );
+              const problems = def.check?.(verdict.value, rt.thingName) ?? [];
+              if (problems.length > 0) {
+                logger.error({ problems }, 'ignoring an invalid configuration change');
+                return;
+              }
+              await running.applyConfig(verdict.value);
               logger.info('configuration applied');
             })
             .catch((err: unknown) =>

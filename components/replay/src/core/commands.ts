@@ -114,6 +114,14 @@ export function checkCommand(
       id: command.id,
     };
   }
+  if (command.issuedAtMs - nowMs > policy.maxAgeMs) {
+    return {
+      ok: false,
+      reason: 'stale',
+      detail: `issued ${command.issuedAtMs - nowMs} ms in the future: check the clocks`,
+      id: command.id,
+    };
+  }
   if (seen.has(command.id)) {
     return { ok: false, reason: 'duplicate', detail: 'this command id was already handled', id: command.id };
   }
