@@ -2,7 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegionConsumer } from '../dev/consumer';
-import { CONSUMER_TOPICS, replayTopics, startRegion, type LocalRegion } from '../dev/regions';
+import {
+  CONSUMER_TOPICS,
+  replayRegionEntry,
+  replayTopics,
+  startRegion,
+  type LocalRegion,
+} from '../dev/regions';
 import { createLogger } from '../shared/src/logger';
 import type { NewRecord } from '../shared/src/record';
 import type { JsonTree } from '../shared/src/runtime/host/config-tree';
@@ -31,15 +37,8 @@ async function region(dir: string, name: string): Promise<{ region: LocalRegion;
   return { region: r, consumer: await RegionConsumer.connect(r, 'cloud', [`edgedr/${THING}/batches`]) };
 }
 
-const regionEntry = (r: LocalRegion, priority: number, flowControl: boolean): JsonTree => ({
-  name: r.name,
-  endpoint: '127.0.0.1',
-  port: r.port,
-  ...r.files('replay'),
-  priority,
-  clientId: `${THING}-replay-${r.name}`,
-  iotCoreFlowControl: flowControl,
-});
+const regionEntry = (r: LocalRegion, priority: number, flowControl: boolean): JsonTree =>
+  replayRegionEntry(r, THING, priority, { iotCoreFlowControl: flowControl });
 
 /** Buffer and Replay from their recipes under the local IPC host; records are appended directly. */
 async function gateway(dir: string, replay: JsonTree) {

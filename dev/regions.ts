@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { JsonTree } from '../shared/src/runtime/host/config-tree';
 import { mosquitto, type Broker } from './mosquitto';
 import { makePki, tlsListenerConfig, type ClientSpec, type Pki } from './pki';
 
@@ -72,5 +73,23 @@ export async function startRegion(dir: string, name: string, options: RegionOpti
       broker.process()?.kill('SIGCONT');
       await broker.stop();
     },
+  };
+}
+
+/** A region entry of Replay's configuration for a local region, with the `replay` identity's files. */
+export function replayRegionEntry(
+  region: LocalRegion,
+  thing: string,
+  priority: number,
+  extra: JsonTree = {},
+): JsonTree {
+  return {
+    name: region.name,
+    endpoint: '127.0.0.1',
+    port: region.port,
+    ...region.files('replay'),
+    priority,
+    clientId: `${thing}-replay-${region.name}`,
+    ...extra,
   };
 }

@@ -3,8 +3,7 @@ import type { LocalRegion } from '../../dev/regions';
 import { eventually } from '../support/ipc';
 import { jsonMessages } from '../support/launch';
 import { telemetry } from '../support/records';
-import { regionEntry, replayGateway, startRegions, THING, type ReplayGateway } from '../support/replay';
-import { useTempDir } from '../support/temp-dir';
+import { regionEntry, THING, useReplayRig } from '../support/replay';
 
 jest.setTimeout(120_000);
 
@@ -21,24 +20,13 @@ async function online(cloud: RegionConsumer): Promise<void> {
 }
 
 describe('Replay: cloud commands through the connected region', () => {
-  let rig: ReplayGateway | undefined;
-  let regions: LocalRegion[] = [];
-  let consumers: RegionConsumer[] = [];
-  afterEach(async () => {
-    await rig?.close();
-    await Promise.all(consumers.map((c) => c.close()));
-    await Promise.all(regions.map((r) => r.stop()));
-    rig = undefined;
-    regions = [];
-    consumers = [];
-  });
-  const tempDir = useTempDir('ggdr-replay-cmd-');
+  const ctx = useReplayRig('ggdr-replay-cmd-');
 
   it('executes fresh commands and answers them; refuses stale, malformed, unknown, unauthorized and replayed ones with a reply', async () => {
-    ({ regions, consumers } = await startRegions(tempDir(), [{ name: 'region-a' }, { name: 'region-b' }]));
+    const { regions, consumers } = await ctx.regions([{ name: 'region-a' }, { name: 'region-b' }]);
     const [a, b] = regions as [LocalRegion, LocalRegion];
     const [cloudA, cloudB] = consumers as [RegionConsumer, RegionConsumer];
-    rig = await replayGateway(tempDir(), {
+    const rig = await ctx.gateway({
       regions: [regionEntry(a, 0), regionEntry(b, 1)],
       commands: {
         allowed: ['status', 'failover', 'pin', 'unpin', 'pause', 'resume', 'recalibrate'].filter(
@@ -167,10 +155,10 @@ describe('Replay: cloud commands through the connected region', () => {
   });
 
   it('a failover command moves traffic at once and holds it there; a pin survives a restart', async () => {
-    ({ regions, consumers } = await startRegions(tempDir(), [{ name: 'region-a' }, { name: 'region-b' }]));
+    const { regions, consumers } = await ctx.regions([{ name: 'region-a' }, { name: 'region-b' }]);
     const [a, b] = regions as [LocalRegion, LocalRegion];
     const [cloudA, cloudB] = consumers as [RegionConsumer, RegionConsumer];
-    rig = await replayGateway(tempDir(), {
+    const rig = await ctx.gateway({
       regions: [regionEntry(a, 0), regionEntry(b, 1)],
       health: { probeIntervalMs: 300, failbackHoldMs: 60_000, maxConsecutiveFailures: 2 },
     });

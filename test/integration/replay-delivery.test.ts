@@ -2,37 +2,18 @@ import type { RegionConsumer } from '../../dev/consumer';
 import type { LocalRegion } from '../../dev/regions';
 import { telemetry, alert } from '../support/records';
 import { eventually } from '../support/ipc';
-import {
-  arrivals,
-  regionEntry,
-  replayGateway,
-  startRegions,
-  THING,
-  type ReplayGateway,
-} from '../support/replay';
-import { useTempDir } from '../support/temp-dir';
+import { arrivals, regionEntry, THING, useReplayRig } from '../support/replay';
 
 jest.setTimeout(120_000);
 
 describe('Replay: normal delivery to the primary region', () => {
-  let rig: ReplayGateway | undefined;
-  let regions: LocalRegion[] = [];
-  let consumers: RegionConsumer[] = [];
-  afterEach(async () => {
-    await rig?.close();
-    await Promise.all(consumers.map((c) => c.close()));
-    await Promise.all(regions.map((r) => r.stop()));
-    rig = undefined;
-    regions = [];
-    consumers = [];
-  });
-  const tempDir = useTempDir('ggdr-replay-');
+  const ctx = useReplayRig('ggdr-replay-');
 
   it('delivers every stored record to the primary exactly once, decodable, in order per stream', async () => {
-    ({ regions, consumers } = await startRegions(tempDir(), [{ name: 'region-a' }, { name: 'region-b' }]));
+    const { regions, consumers } = await ctx.regions([{ name: 'region-a' }, { name: 'region-b' }]);
     const [a, b] = regions as [LocalRegion, LocalRegion];
     const [cloudA, cloudB] = consumers as [RegionConsumer, RegionConsumer];
-    rig = await replayGateway(tempDir(), { regions: [regionEntry(a, 0), regionEntry(b, 1)] });
+    const rig = await ctx.gateway({ regions: [regionEntry(a, 0), regionEntry(b, 1)] });
 
     const now = Date.now();
     const ids: string[] = [];
@@ -68,7 +49,7 @@ describe('Replay: normal delivery to the primary region', () => {
       expect(batch.header.gatewayId).toBe(THING);
       expect(batch.payloadBytes).toBeLessThan(128 * 1024);
     }
-    await eventually(() => rig?.store.metrics().lanes.telemetry.depth === 0, 10_000, 'store drained');
+    await eventually(() => rig.store.metrics().lanes.telemetry.depth === 0, 10_000, 'store drained');
     expect(rig.store.metrics().lanes.alert.depth).toBe(0);
 
     // Presence: retained online in both regions (connected, warm), the DR shadow in the active one.

@@ -4,8 +4,7 @@ import type { LocalRegion } from '../../dev/regions';
 import type { NewRecord } from '../../shared/src/record';
 import { eventually } from '../support/ipc';
 import { telemetry } from '../support/records';
-import { arrivals, regionEntry, replayGateway, startRegions, type ReplayGateway } from '../support/replay';
-import { useTempDir } from '../support/temp-dir';
+import { arrivals, regionEntry, type ReplayGateway, useReplayRig } from '../support/replay';
 
 jest.setTimeout(180_000);
 
@@ -45,30 +44,17 @@ function produce(rig: ReplayGateway, perTick: number, everyMs: number, make: (n:
 }
 
 describe('Replay: failover and fail-back between real regions', () => {
-  let rig: ReplayGateway | undefined;
-  let regions: LocalRegion[] = [];
-  let consumers: RegionConsumer[] = [];
   let stopLoad: (() => void) | undefined;
-  afterEach(async () => {
-    stopLoad?.();
-    await rig?.close();
-    await Promise.all(consumers.map((c) => c.close()));
-    await Promise.all(regions.map((r) => r.stop()));
-    rig = undefined;
-    regions = [];
-    consumers = [];
-  });
-  const tempDir = useTempDir('ggdr-failover-');
+  afterEach(() => stopLoad?.());
+  const ctx = useReplayRig('ggdr-failover-');
 
-  async function twoRegions(extra: Record<string, unknown> = {}) {
-    ({ regions, consumers } = await startRegions(tempDir(), [{ name: 'region-a' }, { name: 'region-b' }]));
+  async function twoRegions() {
+    const { regions, consumers } = await ctx.regions([{ name: 'region-a' }, { name: 'region-b' }]);
     const [a, b] = regions as [LocalRegion, LocalRegion];
-    rig = await replayGateway(
-      tempDir(),
+    const rig = await ctx.gateway(
       {
         regions: [regionEntry(a, 0), regionEntry(b, 1)],
         batching: { maxEnvelopeBytes: 16_384, maxInFlight: 8 },
-        ...(extra as Record<string, never>),
       },
       { store: { maxRecordBodyBytes: 8_192 } },
     );

@@ -3,15 +3,7 @@ import type { LocalRegion } from '../../dev/regions';
 import { eventually } from '../support/ipc';
 import { jsonMessages } from '../support/launch';
 import { telemetry } from '../support/records';
-import {
-  arrivals,
-  regionEntry,
-  replayGateway,
-  startRegions,
-  THING,
-  type ReplayGateway,
-} from '../support/replay';
-import { useTempDir } from '../support/temp-dir';
+import { arrivals, regionEntry, THING, type ReplayGateway, useReplayRig } from '../support/replay';
 
 jest.setTimeout(180_000);
 
@@ -29,21 +21,10 @@ function regionHealth(rig: ReplayGateway): Record<string, RegionStatus> {
 }
 
 describe('Replay: broken regions and a crashing Replay', () => {
-  let rig: ReplayGateway | undefined;
-  let regions: LocalRegion[] = [];
-  let consumers: RegionConsumer[] = [];
-  afterEach(async () => {
-    await rig?.close();
-    await Promise.all(consumers.map((c) => c.close()));
-    await Promise.all(regions.map((r) => r.stop()));
-    rig = undefined;
-    regions = [];
-    consumers = [];
-  });
-  const tempDir = useTempDir('ggdr-replay-faults-');
+  const ctx = useReplayRig('ggdr-replay-faults-');
 
   it('marks wrong-CA, expired-certificate and ACL-denied (0x87) regions unhealthy with their reasons and uses the good one', async () => {
-    ({ regions, consumers } = await startRegions(tempDir(), [
+    const { regions, consumers } = await ctx.regions([
       // Denied: may announce presence and answer probes, but not publish batches.
       {
         name: 'denied',
@@ -52,9 +33,9 @@ describe('Replay: broken regions and a crashing Replay', () => {
       { name: 'bad-ca' },
       { name: 'expired', expired: true },
       { name: 'good' },
-    ]));
+    ]);
     const [denied, badCa, expired, good] = regions as [LocalRegion, LocalRegion, LocalRegion, LocalRegion];
-    rig = await replayGateway(tempDir(), {
+    const rig = await ctx.gateway({
       regions: [
         regionEntry(denied, 0),
         // The CA of another region: the server's certificate is not trusted.
@@ -72,7 +53,7 @@ describe('Replay: broken regions and a crashing Replay', () => {
     );
     await eventually(
       () => {
-        const h = regionHealth(rig!);
+        const h = regionHealth(rig);
         return ['denied', 'bad-ca', 'expired'].every((n) => h[n]?.status === 'misconfigured');
       },
       20_000,
@@ -93,11 +74,10 @@ describe('Replay: broken regions and a crashing Replay', () => {
   });
 
   it('SIGKILL of Replay mid-drain: the restarted Replay resends only what was not acknowledged', async () => {
-    ({ regions, consumers } = await startRegions(tempDir(), [{ name: 'region-a' }]));
+    const { regions, consumers } = await ctx.regions([{ name: 'region-a' }]);
     const [a] = regions as [LocalRegion];
     const cloud = consumers[0] as RegionConsumer;
-    rig = await replayGateway(
-      tempDir(),
+    const rig = await ctx.gateway(
       {
         regions: [regionEntry(a, 0, { iotCoreFlowControl: false })],
         batching: { maxEnvelopeBytes: 8_192, maxInFlight: 4 },
@@ -127,6 +107,6 @@ describe('Replay: broken regions and a crashing Replay', () => {
     for (const id of duplicated) expect(beforeKill.has(id)).toBe(true);
     const perEnvelope = Math.max(...cloud.batches.map((b) => b.header.count));
     expect(duplicated.length).toBeLessThanOrEqual(4 * perEnvelope);
-    await eventually(() => rig?.store.metrics().lanes.telemetry.depth === 0, 10_000, 'store drained');
+    await eventually(() => rig.store.metrics().lanes.telemetry.depth === 0, 10_000, 'store drained');
   });
 });

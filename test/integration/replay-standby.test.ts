@@ -3,8 +3,7 @@ import type { LocalRegion } from '../../dev/regions';
 import type { JsonTree } from '../../shared/src/runtime/host/config-tree';
 import { eventually } from '../support/ipc';
 import { telemetry } from '../support/records';
-import { regionEntry, replayGateway, startRegions, THING, type ReplayGateway } from '../support/replay';
-import { useTempDir } from '../support/temp-dir';
+import { regionEntry, THING, useReplayRig } from '../support/replay';
 
 jest.setTimeout(120_000);
 
@@ -12,24 +11,13 @@ const PRESENCE = `edgedr/${THING}/presence`;
 const states = (c: RegionConsumer): unknown[] => c.json(PRESENCE).map((m) => m['state']);
 
 describe('Replay: standbys, presence, and deployments', () => {
-  let rig: ReplayGateway | undefined;
-  let regions: LocalRegion[] = [];
-  let consumers: RegionConsumer[] = [];
-  afterEach(async () => {
-    await rig?.close();
-    await Promise.all(consumers.map((c) => c.close()));
-    await Promise.all(regions.map((r) => r.stop()));
-    rig = undefined;
-    regions = [];
-    consumers = [];
-  });
-  const tempDir = useTempDir('ggdr-replay-standby-');
+  const ctx = useReplayRig('ggdr-replay-standby-');
 
   it('connects a cold standby only while it is needed; the will message says offline when Replay dies', async () => {
-    ({ regions, consumers } = await startRegions(tempDir(), [{ name: 'region-a' }, { name: 'region-c' }]));
+    const { regions, consumers } = await ctx.regions([{ name: 'region-a' }, { name: 'region-c' }]);
     const [a, c] = regions as [LocalRegion, LocalRegion];
     const [cloudA, cloudC] = consumers as [RegionConsumer, RegionConsumer];
-    rig = await replayGateway(tempDir(), {
+    const rig = await ctx.gateway({
       regions: [regionEntry(a, 0), regionEntry(c, 1, { standby: 'cold' })],
     });
     const r = rig;
@@ -56,17 +44,17 @@ describe('Replay: standbys, presence, and deployments', () => {
   });
 
   it('follows a deployment that changes its regions, and refuses one whose files are missing', async () => {
-    ({ regions, consumers } = await startRegions(tempDir(), [{ name: 'region-a' }, { name: 'region-b' }]));
+    const { regions, consumers } = await ctx.regions([{ name: 'region-a' }, { name: 'region-b' }]);
     const [a, b] = regions as [LocalRegion, LocalRegion];
     const [cloudA, cloudB] = consumers as [RegionConsumer, RegionConsumer];
-    rig = await replayGateway(tempDir(), { regions: [regionEntry(a, 0)] });
+    const rig = await ctx.gateway({ regions: [regionEntry(a, 0)] });
     const r = rig;
     r.store.append(Array.from({ length: 10 }, (_, n) => telemetry(Date.now(), n)));
     await eventually(() => cloudA.records().length === 10, 10_000, 'records in region-a');
 
     const current = (): JsonTree =>
       structuredClone(r.gw.host.component('com.edgedr.Replay')?.configuration ?? {});
-    const missing = `${tempDir()}/no-such.key`;
+    const missing = `${ctx.tempDir()}/no-such.key`;
     const refused = await r.gw.host.deploy('com.edgedr.Replay', {
       ...current(),
       regions: [regionEntry(b, 0, { privateKeyPath: missing })],

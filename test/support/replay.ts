@@ -1,10 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegionConsumer } from '../../dev/consumer';
-import { CONSUMER_TOPICS, replayTopics, startRegion, type LocalRegion } from '../../dev/regions';
+import {
+  CONSUMER_TOPICS,
+  replayRegionEntry,
+  replayTopics,
+  startRegion,
+  type LocalRegion,
+} from '../../dev/regions';
 import type { JsonTree } from '../../shared/src/runtime/host/config-tree';
 import { SqliteRecordStore } from '../../shared/src/store';
 import { localGateway, type LocalGateway } from './launch';
+import { useTempDir } from './temp-dir';
 
 export const THING = 'gw-test';
 
@@ -38,15 +45,7 @@ export async function startRegions(
 
 /** A region entry of Replay's configuration for a local region. */
 export function regionEntry(region: LocalRegion, priority: number, extra: JsonTree = {}): JsonTree {
-  return {
-    name: region.name,
-    endpoint: '127.0.0.1',
-    port: region.port,
-    ...region.files('replay'),
-    priority,
-    clientId: `${THING}-replay-${region.name}`,
-    ...extra,
-  };
+  return replayRegionEntry(region, THING, priority, extra);
 }
 
 /** Timing that makes outages visible within a test's patience; production defaults are in the recipe. */
@@ -124,4 +123,38 @@ export function arrivals(consumers: readonly RegionConsumer[]): Map<string, numb
   const counts = new Map<string, number>();
   for (const c of consumers) for (const r of c.records()) counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
   return counts;
+}
+
+/**
+ * Regions, their consumers and a Replay gateway for one test, all stopped after it. Cleanup of the
+ * test's own (e.g. a load generator) must be registered before this is called, so it runs first.
+ */
+export function useReplayRig(prefix: string): {
+  tempDir: () => string;
+  regions(specs: readonly RegionSpec[]): Promise<{ regions: LocalRegion[]; consumers: RegionConsumer[] }>;
+  gateway(replay: JsonTree, buffer?: JsonTree): Promise<ReplayGateway>;
+} {
+  let rig: ReplayGateway | undefined;
+  let regions: LocalRegion[] = [];
+  let consumers: RegionConsumer[] = [];
+  afterEach(async () => {
+    await rig?.close();
+    await Promise.all(consumers.map((c) => c.close()));
+    await Promise.all(regions.map((r) => r.stop()));
+    rig = undefined;
+    regions = [];
+    consumers = [];
+  });
+  const tempDir = useTempDir(prefix);
+  return {
+    tempDir,
+    regions: async (specs) => {
+      ({ regions, consumers } = await startRegions(tempDir(), specs));
+      return { regions, consumers };
+    },
+    gateway: async (replay, buffer = {}) => {
+      rig = await replayGateway(tempDir(), replay, buffer);
+      return rig;
+    },
+  };
 }
