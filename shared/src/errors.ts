@@ -37,6 +37,10 @@ export const ERROR_CATALOGUE = {
   },
   IPC_INVALID_ARGUMENT: { retryable: false, summary: 'An IPC request was malformed.' },
   IPC_FAILED: { retryable: true, summary: 'An IPC request failed on the Greengrass side.' },
+  MODEL_INVALID: {
+    retryable: false,
+    summary: 'An anomaly model does not load or does not fit the contract; the previous model stays.',
+  },
   COMMAND_REJECTED: {
     retryable: false,
     summary: 'A cloud command was well formed but cannot be carried out now (e.g. its region is down).',
