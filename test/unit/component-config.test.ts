@@ -7,6 +7,11 @@ import { defaultConfiguration, loadRecipe } from '../../shared/src/runtime/host/
 import { bufferConfigSchema, BUFFER_COMPONENT, BUFFER_VERSION } from '../../components/buffer/src/config';
 import { ingestConfigSchema, INGEST_COMPONENT, INGEST_VERSION } from '../../components/ingest/src/config';
 import { replayConfigSchema, REPLAY_COMPONENT, REPLAY_VERSION } from '../../components/replay/src/config';
+import {
+  inferenceConfigSchema,
+  INFERENCE_COMPONENT,
+  INFERENCE_VERSION,
+} from '../../components/inference/src/config';
 
 const RECIPES = join(__dirname, '..', '..', 'recipes');
 
@@ -15,6 +20,7 @@ const COMPONENTS = {
   [BUFFER_COMPONENT]: { schema: bufferConfigSchema, version: BUFFER_VERSION },
   [INGEST_COMPONENT]: { schema: ingestConfigSchema, version: INGEST_VERSION },
   [REPLAY_COMPONENT]: { schema: replayConfigSchema, version: REPLAY_VERSION },
+  [INFERENCE_COMPONENT]: { schema: inferenceConfigSchema, version: INFERENCE_VERSION },
 };
 
 describe('recipes and component schemas agree', () => {

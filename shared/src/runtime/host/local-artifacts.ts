@@ -1,5 +1,5 @@
 import { build } from 'esbuild';
-import { existsSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Manifest } from './recipe';
 
@@ -8,7 +8,8 @@ export const NATIVE_EXTERNALS = ['better-sqlite3', 'aws-crt', 'onnxruntime-node'
 
 /**
  * Builds, for local runs, what the recipe's ZIP artifacts unpack to on a gateway: for an artifact
- * `<name>.zip`, the bundle of `components/<name>/src/main.ts` at `<decompressedPath>/<name>/main.js`.
+ * `<name>.zip`, the bundle of `components/<name>/src/main.ts` at `<decompressedPath>/<name>/main.js`,
+ * with `components/<name>/models/` beside it when there is one.
  * Native modules resolve from the project's node_modules (NODE_PATH); packaged artifacts carry their own.
  */
 export async function buildLocalArtifacts(
@@ -34,5 +35,8 @@ export async function buildLocalArtifacts(
       external: NATIVE_EXTERNALS,
       logLevel: 'silent',
     });
+    // Files the component reads beside its bundle (the shipped model).
+    const models = join(projectRoot, 'components', name, 'models');
+    if (existsSync(models)) cpSync(models, join(outDir, 'models'), { recursive: true });
   }
 }

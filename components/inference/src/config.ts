@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { cfg } from '../../../shared/src/config';
+
+export const INFERENCE_COMPONENT = 'com.edgedr.Inference';
+export const INFERENCE_VERSION = '0.1.0';
+
+/** The pump measurements the shipped model was made for (names as Ingest stores them). */
+export const DEFAULT_MEASUREMENTS = [
+  'accelerometer1RMS',
+  'accelerometer2RMS',
+  'current',
+  'pressure',
+  'temperature',
+  'thermocouple',
+  'voltage',
+  'volumeFlowRateRMS',
+];
+
+const fitSchema = z.strictObject({
+  /** Confidence of the T² and Q control limits. */
+  alpha: cfg.number((n) => n.gt(0.5).lt(1)).default(0.999),
+  /** Keep the fewest principal components that explain this share of the variance. */
+  explainedVariance: cfg.number((n) => n.gt(0).max(1)).default(0.9),
+  /** A feature's spread is at least this share of its level (a sensor constant during calibration). */
+  minRelativeStd: cfg.number((n) => n.gt(0).max(1)).default(0.01),
+});
+
+export const inferenceConfigSchema = z
+  .strictObject({
+    /** Ingest's committed batches. */
+    liveTopic: z.string().min(1).default('edgedr/ingest/live'),
+    /** Readings of other streams are ignored; empty: every telemetry stream. */
+    streams: z.array(z.string().min(1)).default([]),
+    /** The measurements a window is built from, in the model's feature order. */
+    measurements: z.array(z.string().min(1)).min(1).default(DEFAULT_MEASUREMENTS),
+    /** Devices analysed together as one asset; other devices are an asset each. */
+    assetGroups: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)).default({}),
+    window: z
+      .strictObject({
+        /** Readings per window. */
+        size: cfg.int((n) => n.min(2).max(1_000)).default(5),
+        /** A window is scored every `step` readings. */
+        step: cfg.int((n) => n.min(1).max(1_000)).default(1),
+        /** A reading this much later than the previous one starts the window afresh (a gap in the data). */
+        maxGapMs: cfg.int((n) => n.min(1)).default(10_000),
+      })
+      .default({ size: 5, step: 1, maxGapMs: 10_000 }),
+    /** An alarm starts after k of the last n windows score above the threshold, and ends after k of n below. */
+    persistence: z
+      .strictObject({ k: cfg.int((n) => n.min(1)).default(5), n: cfg.int((n) => n.min(1)).default(9) })
+      .default({ k: 5, n: 9 }),
+    /** A model file (.onnx) with its sidecar (`<file>.json`), e.g. an artifact of a model component. */
+    modelPath: z.string().min(1).nullable().default(null),
+    calibration: z
+      .strictObject({
+        /** Calibrate from the first windows after the first start (no calibrated model saved yet). */
+        onStart: cfg.bool().default(true),
+        /** Windows of normal operation to learn from. */
+        windows: cfg.int((n) => n.min(20).max(100_000)).default(300),
+        /** One model per asset instead of one for all. */
+        perAsset: cfg.bool().default(false),
+        fit: fitSchema.default(fitSchema.parse({})),
+      })
+      .default({ onStart: true, windows: 300, perAsset: false, fit: fitSchema.parse({}) }),
+    /** Windows scored together in one inference call, at most; and how long a window may wait for others. */
+    maxBatch: cfg.int((n) => n.min(1).max(4_096)).default(64),
+    flushMs: cfg.int((n) => n.min(1).max(10_000)).default(50),
+    /** Assets tracked at most (memory bound); readings of further assets are counted and ignored. */
+    maxAssets: cfg.int((n) => n.min(1)).default(1_000),
+    /** Local topic for actuators and the status page. */
+    alertTopic: z.string().min(1).default('edgedr/inference/alerts'),
+    /** Ingest's topic for anomaly events (stored in the alert lane). */
+    anomalyTopic: z.string().min(1).default('edgedr/inference/anomalies'),
+    commandsTopic: z.string().min(1).default('edgedr/inference/commands'),
+    metricsTopic: z.string().min(1).default('edgedr/inference/metrics'),
+    metricsIntervalMs: cfg.int((n) => n.min(100)).default(10_000),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  })
+  .superRefine((c, ctx) => {
+    if (!(c.persistence.k > c.persistence.n / 2 && c.persistence.k <= c.persistence.n))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['persistence'],
+        message: `k must be more than half of n and at most n (k ${c.persistence.k}, n ${c.persistence.n})`,
+      });
+    if (c.calibration.windows <= 2 * c.measurements.length + 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['calibration', 'windows'],
+        message: `at least ${2 * c.measurements.length + 2} windows are needed for ${c.measurements.length} measurements`,
+      });
+  });
+
+export type InferenceConfig = z.output<typeof inferenceConfigSchema>;

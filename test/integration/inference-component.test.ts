@@ -1,0 +1,161 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_MEASUREMENTS } from '../../components/inference/src/config';
+import { featureNames } from '../../components/inference/src/core/features';
+import { PumpSimulator, type FaultKind } from '../../dev/pump-simulator';
+import type { JsonTree } from '../../shared/src/runtime/host/config-tree';
+import { connectClient, eventually, pubsubAcl, type IpcClient } from '../support/ipc';
+import { jsonMessages, localGateway, type LocalGateway } from '../support/launch';
+import { readStore } from '../support/store-reader';
+import { useTempDir } from '../support/temp-dir';
+
+jest.setTimeout(120_000);
+
+const INFERENCE = 'com.edgedr.Inference';
+const ALERTS = 'edgedr/inference/alerts';
+
+describe('the Inference component under the local IPC host', () => {
+  let gw: LocalGateway | undefined;
+  let sensor: IpcClient | undefined;
+  afterEach(async () => {
+    await sensor?.close();
+    await gw?.close();
+    sensor = undefined;
+    gw = undefined;
+  });
+  const tempDir = useTempDir('ggdr-inference-');
+
+  async function start(inference: JsonTree): Promise<{ gw: LocalGateway; sensor: IpcClient }> {
+    const g = await localGateway(tempDir(), {
+      [INFERENCE]: { metricsIntervalMs: 200, flushMs: 20, ...inference },
+    });
+    gw = g;
+    const token = g.host.addComponent('com.test.Sensors', {
+      accessControl: pubsubAcl(['sensors/*'], []),
+    }).token;
+    await g.launcher.launch(['com.edgedr.Buffer', 'com.edgedr.Ingest', INFERENCE]);
+    await g.launcher.waitForState(INFERENCE, 'RUNNING', 30_000);
+    sensor = await connectClient(g.host, token);
+    return { gw: g, sensor };
+  }
+
+  /** Readings of one simulated pump as a client device sends them, one second apart (simulated time). */
+  async function play(
+    client: IpcClient,
+    sim: PumpSimulator,
+    readings: number,
+    fault?: { kind: FaultKind; ticks: number },
+  ): Promise<void> {
+    if (fault !== undefined) sim.injectFault('pump-1', fault.kind, fault.ticks);
+    for (let i = 0; i < readings; i++) {
+      const [r] = sim.next();
+      await client.publishToTopic({
+        topic: 'sensors/pump-1/telemetry',
+        publishMessage: { jsonMessage: { message: { ts: r!.tsMs, ...r!.measurements } } },
+      });
+    }
+  }
+
+  const metrics = (g: LocalGateway) => jsonMessages(g, 'edgedr/inference/metrics');
+
+  it('scores live batches with the shipped model: one onset and one recovery, on the alert topic and in the store', async () => {
+    const { gw: g, sensor: client } = await start({ calibration: { onStart: false } });
+    const sim = new PumpSimulator(7, ['pump-1'], Date.now() - 3_600_000);
+    await play(client, sim, 120);
+    await eventually(
+      () => (metrics(g).at(-1)?.['windowsScored'] as number) >= 110,
+      15_000,
+      'normal windows scored',
+    );
+    expect(jsonMessages(g, ALERTS)).toEqual([]);
+
+    await play(client, sim, 60, { kind: 'valve', ticks: 60 });
+    await play(client, sim, 60);
+    await eventually(() => jsonMessages(g, ALERTS).length >= 2, 15_000, 'onset and recovery');
+    const events = jsonMessages(g, ALERTS);
+    expect(events.map((e) => e['state'])).toEqual(['onset', 'recovery']);
+    const [onset, recovery] = events as [Record<string, unknown>, Record<string, unknown>];
+    expect(onset).toMatchObject({
+      type: 'anomaly',
+      asset: 'pump-1',
+      threshold: 1,
+      model: { id: 'default-pump' },
+    });
+    expect(onset['score']).toBeGreaterThan(1);
+    const top = (onset['contributors'] as { feature: string }[]).map((c) => c.feature);
+    expect(top.some((f) => /volumeFlowRateRMS|pressure|current/.test(f))).toBe(true);
+    expect(recovery['durationMs']).toBeGreaterThan(30_000);
+    expect(recovery['peakScore']).toBeGreaterThanOrEqual(onset['score'] as number);
+
+    // Through Ingest into the store's alert lane, so they reach the cloud first.
+    const storePath = join(g.launcher.workPath('com.edgedr.Buffer'), 'store', 'records.db');
+    await eventually(
+      () => readStore(storePath).records.filter((r) => r.stream === 'anomaly').length === 2,
+      10_000,
+      'anomaly records stored',
+    );
+    expect(
+      readStore(storePath)
+        .records.filter((r) => r.stream === 'anomaly')
+        .every((r) => r.lane === 0),
+    ).toBe(true);
+  });
+
+  it('calibrates on first start, keeps the calibration across a restart, and refuses a bad model while the old one runs', async () => {
+    const { gw: g, sensor: client } = await start({ calibration: { onStart: true, windows: 60 } });
+    // A pump in another regime than the shipped model's: the calibration learns it.
+    const sim = new PumpSimulator(11, ['pump-1'], Date.now() - 3_600_000);
+    await play(client, sim, 100);
+    const saved = join(g.launcher.workPath(INFERENCE), 'models', 'calibrated-all.onnx');
+    await eventually(() => existsSync(saved), 15_000, 'calibrated model saved');
+    await eventually(
+      () =>
+        (metrics(g).at(-1)?.['models'] as Record<string, { id: string }> | undefined)?.['all']?.id ===
+        'calibrated-all',
+      10_000,
+      'calibrated model in use',
+    );
+
+    await g.launcher.stop(INFERENCE);
+    await g.launcher.launch([INFERENCE]);
+    await g.launcher.waitForState(INFERENCE, 'RUNNING', 30_000);
+    const before = metrics(g).length;
+    await eventually(() => metrics(g).length > before + 1, 10_000, 'metrics after restart');
+    expect(metrics(g).at(-1)).toMatchObject({
+      models: { all: { id: 'calibrated-all' } },
+      calibrating: {},
+      quietUntilCalibrated: false,
+    });
+
+    // A model file that is not ONNX, with a sidecar that looks right: refused, the calibrated model stays.
+    const bad = join(tempDir(), 'bad.onnx');
+    writeFileSync(bad, 'not a model');
+    writeFileSync(
+      join(tempDir(), 'bad.json'),
+      JSON.stringify({
+        modelId: 'bad',
+        version: '1',
+        features: featureNames(DEFAULT_MEASUREMENTS),
+        threshold: 1,
+        origin: 'test',
+        createdAtMs: 0,
+      }),
+    );
+    const current = g.host.component(INFERENCE)?.configuration ?? {};
+    expect((await g.host.deploy(INFERENCE, { ...current, modelPath: bad })).status).toBe('APPLIED');
+    await eventually(
+      () => (metrics(g).at(-1)?.['refusedModels'] as number) >= 1,
+      10_000,
+      'bad model refused',
+    );
+    const scored = metrics(g).at(-1)?.['windowsScored'] as number;
+    await play(client, sim, 20);
+    await eventually(
+      () => (metrics(g).at(-1)?.['windowsScored'] as number) >= scored + 15,
+      10_000,
+      'still scoring',
+    );
+    expect(metrics(g).at(-1)).toMatchObject({ models: { all: { id: 'calibrated-all' } } });
+    expect(g.host.component(INFERENCE)?.state).toBe('RUNNING');
+  });
+});
