@@ -4,6 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inferenceBenchmark } from './inference';
 import { ingestBenchmark } from './ingest';
 import { ipcBenchmark } from './ipc';
 import { replayBenchmark } from './replay';
@@ -14,6 +15,7 @@ const BENCHMARKS: Record<string, (args: readonly string[]) => Promise<Record<str
   ipc: ipcBenchmark,
   ingest: ingestBenchmark,
   replay: replayBenchmark,
+  inference: inferenceBenchmark,
 };
 
 async function main(): Promise<void> {

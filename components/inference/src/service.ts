@@ -60,6 +60,12 @@ interface LiveRecord {
 
 const TOP_CONTRIBUTORS = 3;
 
+function memoryMb(): Record<string, number> {
+  const m = process.memoryUsage();
+  const mb = (n: number): number => Math.round(n / 1e5) / 10;
+  return { rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external) };
+}
+
 /**
  * Inference: per-asset sliding windows over Ingest's committed batches, feature vectors scored by an ONNX
  * model in batches across assets, a persistence filter that turns scores into one event at onset and one
@@ -479,6 +485,7 @@ export class InferenceService implements RunningService<InferenceConfig> {
         ]),
       ),
       quietUntilCalibrated: this.quietUntilCalibrated,
+      memory: memoryMb(),
     };
   }
 

@@ -47,7 +47,13 @@ export class OnnxAnomalyModel {
       refuse(`threshold ${info.threshold} is not positive`);
     let session: InferenceSession;
     try {
-      session = await InferenceSession.create(onnx, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
+      session = await InferenceSession.create(onnx, {
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        enableCpuMemArena: false,
+        enableMemPattern: false,
+      });
     } catch (err) {
       throw new DrError(
         'MODEL_INVALID',

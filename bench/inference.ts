@@ -1,0 +1,183 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultModelPath, readModelFile } from '../components/inference/src/adapters/model-files';
+import { OnnxAnomalyModel } from '../components/inference/src/adapters/onnx-model';
+import { DEFAULT_MEASUREMENTS } from '../components/inference/src/config';
+import { featureNames, windowFeatures } from '../components/inference/src/core/features';
+import { DEFAULT_FIT, fitPca, pcaToOnnx, scorePca } from '../components/inference/src/core/pca';
+import { PumpSimulator } from '../dev/pump-simulator';
+import { createLogger } from '../shared/src/logger';
+import { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
+import { ComponentLauncher } from '../shared/src/runtime/host/launcher';
+import { nodePidInGroup, rssBytes } from '../test/support/proc';
+import { option } from './common';
+import { fmt, printTable } from './table';
+
+const FEATURES = featureNames(DEFAULT_MEASUREMENTS);
+const SOURCE_DIR = join(__dirname, '..', 'components', 'inference', 'src');
+
+function simulatedWindows(count: number, seed: number): number[][] {
+  const sim = new PumpSimulator(seed, ['pump'], 0);
+  const rows: number[][] = [];
+  for (let i = 0; i < count + 4; i++) {
+    const r = sim.next()[0]!;
+    rows.push(DEFAULT_MEASUREMENTS.map((m) => r.measurements[m]!));
+  }
+  return Array.from({ length: count }, (_, i) => windowFeatures(rows.slice(i, i + 5)));
+}
+
+const percentile = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0;
+
+/** Latencies of `rounds` calls with `batch` windows each, in microseconds. */
+async function callTimes(
+  model: OnnxAnomalyModel,
+  windows: number[][],
+  batch: number,
+  rounds: number,
+): Promise<number[]> {
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const at = (r * batch) % (windows.length - batch);
+    const slice = windows.slice(at, at + batch);
+    const t = performance.now();
+    await model.score(slice);
+    times.push((performance.now() - t) * 1000);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+/** The component under the host, fed live batches of `assets` pumps; its process's resident memory. */
+async function componentRss(
+  readings: number,
+  assets: number,
+  rate: number,
+): Promise<{ rssMb: number; startMb: number; windowsScored: number }> {
+  const root = mkdtempSync(join(tmpdir(), 'ggdr-inference-bench-'));
+  const logger = createLogger({ component: 'bench', version: '0', thing: 'bench', level: 'warn' });
+  const host = new LocalIpcHost({ socketPath: join(root, 'ipc.sock'), logger });
+  await host.start();
+  const projectRoot = join(__dirname, '..');
+  const launcher = new ComponentLauncher({
+    host,
+    projectRoot,
+    rootDir: root,
+    recipesDir: join(projectRoot, 'recipes'),
+    thingName: 'bench-gw',
+    region: 'eu-west-1',
+    logger,
+    overrides: { 'com.edgedr.Inference': { calibration: { onStart: false }, metricsIntervalMs: 250 } },
+  });
+  try {
+    await launcher.launch(['com.edgedr.Buffer', 'com.edgedr.Inference']);
+    await launcher.waitForState('com.edgedr.Inference', 'RUNNING', 30_000);
+    const startPid = nodePidInGroup(launcher.pid('com.edgedr.Inference') ?? -1) ?? 0;
+    const startMb = rssBytes(startPid) / 1e6;
+    let windowsScored = 0;
+    host.subscribe('edgedr/inference/metrics', (_t, p) => {
+      if (p.kind !== 'json') return;
+      const m = p.message as { windowsScored: number; memory: unknown };
+      windowsScored = m.windowsScored;
+      if (process.env['BENCH_VERBOSE'] === '1') console.log(JSON.stringify(m.memory));
+    });
+    const ids = Array.from({ length: assets }, (_, i) => `pump-${i}`);
+    const sim = new PumpSimulator(5, ids, Date.now() - readings * 1000);
+    const started = Date.now();
+    for (let t = 0; t < readings / assets; t++) {
+      const records = sim.next().map((r) => ({
+        stream: 'telemetry',
+        lane: 'telemetry',
+        deviceId: r.deviceId,
+        tsMs: r.tsMs,
+        body: r.measurements,
+      }));
+      host.publish('edgedr/ingest/live', { kind: 'json', message: { committedAtMs: Date.now(), records } });
+      // Paced: `rate` readings per second, in the batches Ingest would publish.
+      const due = started + ((t + 1) * assets * 1000) / rate;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    const expected = readings - assets * 4;
+    const deadline = Date.now() + 120_000;
+    while (windowsScored < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const pid = nodePidInGroup(launcher.pid('com.edgedr.Inference') ?? -1) ?? 0;
+    return { rssMb: rssBytes(pid) / 1e6, startMb, windowsScored };
+  } finally {
+    await launcher.stopAll();
+    await host.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+export async function inferenceBenchmark(args: readonly string[]): Promise<Record<string, unknown>> {
+  const rounds = option(args, 'rounds', 2_000);
+  const readings = option(args, 'readings', 60_000);
+  const assets = option(args, 'assets', 20);
+  const rate = option(args, 'rate', 2_000);
+  const file = readModelFile(defaultModelPath(SOURCE_DIR));
+
+  const loads: number[] = [];
+  let model: OnnxAnomalyModel | undefined;
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    const m = await OnnxAnomalyModel.load(file.onnx, file.info, FEATURES);
+    loads.push(performance.now() - t);
+    if (model === undefined) model = m;
+    else await m.release();
+  }
+  const loadMs = [...loads].sort((a, b) => a - b)[2]!;
+  const windows = simulatedWindows(20_000, 3);
+  await callTimes(model!, windows, 64, 200); // warm-up
+  const one = await callTimes(model!, windows, 1, rounds);
+  const sixtyFour = await callTimes(model!, windows, 64, Math.max(100, Math.floor(rounds / 4)));
+  const batch64PerWindowUs = percentile(sixtyFour, 0.5) / 64;
+  const windowsPerSec = (64 * sixtyFour.length) / (sixtyFour.reduce((a, b) => a + b, 0) / 1e6);
+  await model!.release();
+
+  // Calibration as the component does it: fit 1,000 windows, export, load, check against the reference.
+  const calibrationWindows = simulatedWindows(1_000, 4);
+  const t = performance.now();
+  const fit = fitPca(FEATURES, calibrationWindows, { ...DEFAULT_FIT, alpha: 0.999 });
+  const info = { ...file.info, modelId: 'bench', origin: 'bench' };
+  const calibrated = await OnnxAnomalyModel.load(pcaToOnnx(fit, info), info, FEATURES);
+  const check = await calibrated.score(calibrationWindows.slice(0, 256));
+  calibrationWindows.slice(0, 256).forEach((x, i) => {
+    if (Math.abs(check.score[i]! - scorePca(fit, x).score) > 1e-4 * Math.max(1, check.score[i]!))
+      throw new Error('calibrated model disagrees with the reference');
+  });
+  const calibrationMs = performance.now() - t;
+  await calibrated.release();
+
+  const component = await componentRss(readings, assets, rate);
+  printTable(`inference: the shipped model (${FEATURES.length} features), onnxruntime-node, one thread`, [
+    ['model load', `${fmt(loadMs, 1)} ms`],
+    ['batch 1: p50 / p99', `${fmt(percentile(one, 0.5), 1)} / ${fmt(percentile(one, 0.99), 1)} µs per call`],
+    [
+      'batch 64: p50 / p99',
+      `${fmt(percentile(sixtyFour, 0.5), 1)} / ${fmt(percentile(sixtyFour, 0.99), 1)} µs per call = ${fmt(batch64PerWindowUs, 2)} µs per window (target <= 100)`,
+    ],
+    ['windows/s at batch 64', fmt(windowsPerSec)],
+    ['calibration: fit 1,000 windows, export, load, verify', `${fmt(calibrationMs, 1)} ms`],
+    ['component RSS once running', `${fmt(component.startMb, 1)} MB`],
+    [
+      `component RSS after ${fmt(component.windowsScored)} windows of ${assets} pumps at ${fmt(rate)} readings/s`,
+      `${fmt(component.rssMb, 1)} MB (target <= 120)`,
+    ],
+  ]);
+  return {
+    loadMs: Number(loadMs.toFixed(2)),
+    batch1P50Us: Number(percentile(one, 0.5).toFixed(1)),
+    batch1P99Us: Number(percentile(one, 0.99).toFixed(1)),
+    batch64P50Us: Number(percentile(sixtyFour, 0.5).toFixed(1)),
+    batch64P99Us: Number(percentile(sixtyFour, 0.99).toFixed(1)),
+    batch64PerWindowUs: Number(batch64PerWindowUs.toFixed(3)),
+    windowsPerSec: Math.round(windowsPerSec),
+    calibrationMs: Number(calibrationMs.toFixed(1)),
+    rssMb: Number(component.rssMb.toFixed(1)),
+    rssAtStartMb: Number(component.startMb.toFixed(1)),
+    componentWindowsScored: component.windowsScored,
+    componentReadingsPerSec: rate,
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
+  };
+}
