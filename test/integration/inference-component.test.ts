@@ -116,6 +116,9 @@ describe('the Inference component under the local IPC host', () => {
       'calibrated model in use',
     );
 
+    // The swap dropped no window: every window of the 100 readings was scored.
+    await eventually(() => metrics(g).at(-1)?.['windowsScored'] === 96, 10_000, 'every window scored');
+
     await g.launcher.stop(INFERENCE);
     await g.launcher.launch([INFERENCE]);
     await g.launcher.waitForState(INFERENCE, 'RUNNING', 30_000);
@@ -157,5 +160,37 @@ describe('the Inference component under the local IPC host', () => {
     );
     expect(metrics(g).at(-1)).toMatchObject({ models: { all: { id: 'calibrated-all' } } });
     expect(g.host.component(INFERENCE)?.state).toBe('RUNNING');
+  });
+
+  it('recalibrates one asset on command when models are per asset; the others keep theirs', async () => {
+    const { gw: g, sensor: client } = await start({
+      calibration: { onStart: false, perAsset: true, windows: 40 },
+    });
+    const sim = new PumpSimulator(13, ['pump-1', 'pump-2'], Date.now() - 3_600_000);
+    const feed = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++)
+        for (const r of sim.next())
+          await client.publishToTopic({
+            topic: `sensors/${r.deviceId}/telemetry`,
+            publishMessage: { jsonMessage: { message: { ts: r.tsMs, ...r.measurements } } },
+          });
+    };
+    await feed(10);
+    // What Replay forwards from a cloud command.
+    g.host.publish('edgedr/inference/commands', {
+      kind: 'json',
+      message: { id: 'cmd-1', type: 'recalibrate', asset: 'pump-2' },
+    });
+    await feed(60);
+    await eventually(
+      () =>
+        (metrics(g).at(-1)?.['models'] as Record<string, { id: string }> | undefined)?.['pump-2'] !==
+        undefined,
+      10_000,
+      'a model for pump-2',
+    );
+    expect(metrics(g).at(-1)).toMatchObject({
+      models: { all: { id: 'default-pump' }, 'pump-2': { id: 'calibrated-pump-2' } },
+    });
   });
 });
