@@ -1,0 +1,540 @@
+/**
+ * The suite's main job, locally: `npm start` plays a disaster end to end.
+ *
+ * Two local regions (Mosquitto with TLS and client certificates generated on the fly), the four
+ * components from their recipes under the local IPC host, and a pump simulator with injected faults.
+ * Scenario: normal operation; region A black-holed (SIGSTOP) and failover to B; both regions down
+ * (the backlog grows, Inference keeps alarming locally); recovery (live data first, the backlog drains);
+ * fail-back to A. A live status line while it runs, then a report, also written as JSON to
+ * demo-results/report.json. Exits non-zero if any record was lost.
+ *
+ *   npm start                     about two minutes
+ *   npm start -- --long           about ten minutes
+ *   npm start -- --scale 3        phases three times the short length
+ *   npm start -- --pumps 40 --hz 10 --keep
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { RegionConsumer } from '../dev/consumer';
+import { PumpSimulator, type FaultKind } from '../dev/pump-simulator';
+import {
+  CONSUMER_TOPICS,
+  replayRegionEntry,
+  replayTopics,
+  startRegion,
+  type LocalRegion,
+} from '../dev/regions';
+import { createLogger } from '../shared/src/logger';
+import { GAP_MARKER_STREAM } from '../shared/src/store';
+import { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
+import { ComponentLauncher } from '../shared/src/runtime/host/launcher';
+
+const THING = 'demo-gateway';
+const FAULTS: readonly FaultKind[] = ['valve', 'bearing', 'cavitation'];
+
+interface Options {
+  readonly scale: number;
+  readonly pumps: number;
+  readonly hz: number;
+  readonly seed: number;
+  readonly keep: boolean;
+  readonly out: string;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+  };
+  const num = (name: string, fallback: number): number => {
+    const v = value(name);
+    const n = v === undefined ? fallback : Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} needs a positive number, got ${v ?? ''}`);
+    return n;
+  };
+  return {
+    scale: argv.includes('--long') ? 5 : num('--scale', 1),
+    pumps: Math.round(num('--pumps', 20)),
+    hz: num('--hz', 10),
+    seed: Math.round(num('--seed', 42)),
+    keep: argv.includes('--keep'),
+    out: resolve(value('--out') ?? 'demo-results'),
+  };
+}
+
+function need(command: string, args: readonly string[], install: string): void {
+  try {
+    execFileSync(command, args, { stdio: 'ignore' });
+  } catch {
+    console.error(`The demo needs ${command}: run '${install}', then npm start again.`);
+    process.exit(1);
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Episode {
+  readonly deviceId: string;
+  readonly kind: FaultKind;
+  readonly fromMs: number;
+  readonly toMs: number;
+  detectedAtMs: number | null;
+}
+
+class Demo {
+  private produced = new Map<string, number>(); // `${deviceId}|${tsMs}` -> tsMs
+  private producedByStream = new Map<string, number>();
+  private episodes: Episode[] = [];
+  private alerts: { asset: string; state: string; atMs: number }[] = [];
+  private buffer: { depth: number; alert: number; telemetry: number } = { depth: 0, alert: 0, telemetry: 0 };
+  private peakBacklog = 0;
+  private replayStatus: Record<string, unknown> = {};
+  private ingestAccepted = 0;
+  private phase = 'starting';
+  private readonly phaseLog: { phase: string; atMs: number }[] = [];
+  private simTimer: NodeJS.Timeout | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private readonly random: () => number;
+  private lastStatusAt = 0;
+  private lastDelivered = 0;
+
+  constructor(
+    private readonly o: Options,
+    private readonly host: LocalIpcHost,
+    private readonly regions: { a: LocalRegion; b: LocalRegion },
+    private readonly cloud: { a: RegionConsumer; b: RegionConsumer },
+    private readonly sim: PumpSimulator,
+  ) {
+    this.random = (() => {
+      let s = o.seed * 7919;
+      return () => (s = (s * 16807) % 2147483647) / 2147483647;
+    })();
+    host.subscribe('edgedr/buffer/metrics', (_t, p) => {
+      if (p.kind !== 'json') return;
+      const lanes = (p.message as { lanes?: Record<string, { depth: number }> }).lanes ?? {};
+      const alert = lanes['alert']?.depth ?? 0;
+      const telemetry = lanes['telemetry']?.depth ?? 0;
+      this.buffer = { depth: alert + telemetry, alert, telemetry };
+      this.peakBacklog = Math.max(this.peakBacklog, alert + telemetry);
+    });
+    host.subscribe('edgedr/replay/status', (_t, p) => {
+      if (p.kind === 'json') this.replayStatus = p.message as Record<string, unknown>;
+    });
+    host.subscribe('edgedr/ingest/metrics', (_t, p) => {
+      if (p.kind !== 'json') return;
+      // Readings stored: everything accepted except Inference's anomaly events.
+      const m = p.message as { accepted?: number; anomalies?: number };
+      if (m.accepted !== undefined) this.ingestAccepted = m.accepted - (m.anomalies ?? 0);
+    });
+    host.subscribe('edgedr/inference/alerts', (_t, p) => {
+      if (p.kind !== 'json') return;
+      const e = p.message as { asset: string; state: string; atMs: number };
+      this.alerts.push({ asset: e.asset, state: e.state, atMs: e.atMs });
+      if (e.state !== 'onset') return;
+      const episode = this.episodes.find(
+        (x) =>
+          x.deviceId === e.asset && x.detectedAtMs === null && e.atMs >= x.fromMs && e.atMs <= x.toMs + 5_000,
+      );
+      if (episode !== undefined) episode.detectedAtMs = e.atMs;
+    });
+  }
+
+  // ---- the simulator -------------------------------------------------------------------------------
+
+  startSimulator(): void {
+    const periodMs = 1_000 / this.o.hz;
+    this.simTimer = setInterval(() => {
+      for (const r of this.sim.next()) {
+        this.produced.set(`${r.deviceId}|${r.tsMs}`, r.tsMs);
+        this.producedByStream.set('telemetry', (this.producedByStream.get('telemetry') ?? 0) + 1);
+        this.host.publish(`sensors/${r.deviceId}/telemetry`, {
+          kind: 'json',
+          message: { ts: r.tsMs, ...r.measurements },
+        });
+      }
+    }, periodMs);
+  }
+
+  stopSimulator(): void {
+    clearInterval(this.simTimer);
+  }
+
+  injectFault(): void {
+    const deviceId = this.sim.deviceIds[Math.floor(this.random() * this.sim.deviceIds.length)]!;
+    const kind = FAULTS[Math.floor(this.random() * FAULTS.length)]!;
+    const ticks = Math.round(8 * this.o.hz);
+    const fromMs = Date.now();
+    this.sim.injectFault(deviceId, kind, ticks);
+    this.episodes.push({
+      deviceId,
+      kind,
+      fromMs,
+      toMs: fromMs + (ticks * 1_000) / this.o.hz,
+      detectedAtMs: null,
+    });
+  }
+
+  // ---- status --------------------------------------------------------------------------------------
+
+  private delivered(): { a: number; b: number; unique: number } {
+    const unique = new Set<string>();
+    const count = (c: RegionConsumer): number => {
+      let n = 0;
+      for (const b of c.batches)
+        for (const r of b.records) {
+          if (r.lane !== 'telemetry') continue;
+          n += 1;
+          unique.add(r.id);
+        }
+      return n;
+    };
+    return { a: count(this.cloud.a), b: count(this.cloud.b), unique: unique.size };
+  }
+
+  startStatus(): void {
+    const tty = process.stdout.isTTY;
+    this.statusTimer = setInterval(
+      () => {
+        const now = Date.now();
+        const d = this.delivered();
+        const rate =
+          this.lastStatusAt === 0 ? 0 : ((d.unique - this.lastDelivered) * 1000) / (now - this.lastStatusAt);
+        this.lastStatusAt = now;
+        this.lastDelivered = d.unique;
+        const onsets = this.alerts.filter((x) => x.state === 'onset').length;
+        const line =
+          `[${this.phase}] produced ${this.produced.size} | stored ${this.ingestAccepted} | ` +
+          `backlog alert ${this.buffer.alert} telemetry ${this.buffer.telemetry} | ` +
+          `active ${typeof this.replayStatus['activeRegion'] === 'string' ? this.replayStatus['activeRegion'] : '-'} | ` +
+          `delivered A ${d.a} B ${d.b} (${Math.round(rate)}/s) | anomalies ${onsets}/${this.episodes.length}`;
+        if (tty) process.stdout.write(`\r\x1b[2K${line}`);
+        else console.log(line);
+      },
+      tty ? 1_000 : 5_000,
+    );
+  }
+
+  stopStatus(): void {
+    clearInterval(this.statusTimer);
+    if (process.stdout.isTTY) process.stdout.write('\n');
+  }
+
+  setPhase(phase: string): void {
+    this.phase = phase;
+    this.phaseLog.push({ phase, atMs: Date.now() });
+    if (process.stdout.isTTY) process.stdout.write('\n');
+    console.log(`--- ${phase}`);
+  }
+
+  // ---- the scenario --------------------------------------------------------------------------------
+
+  async run() {
+    const s = this.o.scale;
+    const phaseMs = (seconds: number): number => Math.round(seconds * 1_000 * s);
+    const during = async (ms: number, faultsEveryMs: number): Promise<void> => {
+      const end = Date.now() + ms;
+      let nextFault = Date.now() + faultsEveryMs / 2;
+      while (Date.now() < end) {
+        if (Date.now() >= nextFault) {
+          this.injectFault();
+          nextFault += faultsEveryMs;
+        }
+        await sleep(200);
+      }
+    };
+    const firstBatchAfter = async (
+      c: RegionConsumer,
+      fromMs: number,
+      timeoutMs: number,
+    ): Promise<number | null> => {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        // A batch of new traffic: it carries readings made after `fromMs` (not a late, stuck one).
+        const b = c.batches.find((x) => x.atMs >= fromMs && x.records.some((r) => r.tsMs >= fromMs));
+        if (b !== undefined) return b.atMs;
+        await sleep(50);
+      }
+      return null;
+    };
+
+    this.startSimulator();
+    this.startStatus();
+    this.setPhase('normal operation');
+    await during(phaseMs(20), phaseMs(10));
+
+    this.setPhase('region A black-holed (SIGSTOP)');
+    const stoppedAt = Date.now();
+    this.regions.a.pause();
+    const failoverAt = await firstBatchAfter(this.cloud.b, stoppedAt, 30_000);
+    await during(Math.max(0, phaseMs(25) - (Date.now() - stoppedAt)), phaseMs(10));
+
+    this.setPhase('both regions down (backlog grows, inference keeps alarming)');
+    await this.regions.b.kill();
+    await during(phaseMs(30), phaseMs(8));
+
+    this.setPhase('recovery: region B back (live data first, the backlog drains)');
+    const recoveredAt = Date.now();
+    const arrivedBefore = this.arrivals();
+    const backlogKeys = [...this.produced.keys()].filter((k) => !arrivedBefore.has(k));
+    await this.regions.b.start();
+    const drainDeadline = Date.now() + phaseMs(60);
+    while (Date.now() < drainDeadline) {
+      const arrived = this.arrivals();
+      if (backlogKeys.every((k) => arrived.has(k))) break;
+      if (Date.now() - recoveredAt > phaseMs(10)) this.maybeFault(phaseMs(10));
+      await sleep(200);
+    }
+    const arrivals = this.arrivals();
+    const backlogDrainedAt = backlogKeys.reduce(
+      (t, k) => Math.max(t, arrivals.get(k) ?? Date.now()),
+      recoveredAt,
+    );
+    // Live first: the first reading made after the recovery reached the cloud before the backlog was done.
+    const firstLive = [...arrivals]
+      .filter(([k]) => (this.produced.get(k) ?? 0) >= recoveredAt)
+      .sort((x, y) => x[1] - y[1])[0];
+    await during(phaseMs(10), phaseMs(10));
+
+    this.setPhase('region A back: fail-back after the hold');
+    const resumedAt = Date.now();
+    this.regions.a.resume();
+    const failbackAt = await firstBatchAfter(this.cloud.a, resumedAt, 120_000);
+    await during(phaseMs(5), phaseMs(10));
+
+    this.setPhase('sensors stop; the store drains');
+    this.stopSimulator();
+    const settleDeadline = Date.now() + 180_000;
+    while (Date.now() < settleDeadline && this.coverage().missing > 0) await sleep(250);
+    await sleep(2_000); // late duplicates, last metrics
+    this.stopStatus();
+    return this.report({
+      failoverMs: failoverAt === null ? null : failoverAt - stoppedAt,
+      failbackMs: failbackAt === null ? null : failbackAt - resumedAt,
+      backlogRecords: backlogKeys.length,
+      backlogDrainMs: backlogDrainedAt - recoveredAt,
+      drainRecordsPerSec: Math.round(
+        (backlogKeys.length * 1000) / Math.max(1, backlogDrainedAt - recoveredAt),
+      ),
+      firstLiveAfterRecoveryMs: firstLive === undefined ? null : firstLive[1] - recoveredAt,
+    });
+  }
+
+  private faultDue = 0;
+  /** Injects a fault every `everyMs` while called in a polling loop. */
+  private maybeFault(everyMs: number): void {
+    if (Date.now() < this.faultDue) return;
+    if (this.faultDue !== 0) this.injectFault();
+    this.faultDue = Date.now() + everyMs;
+  }
+
+  /** When each produced reading first reached a region (by device and timestamp). */
+  private arrivals(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const c of [this.cloud.a, this.cloud.b])
+      for (const batch of c.batches)
+        for (const r of batch.records) {
+          if (r.lane !== 'telemetry') continue;
+          const key = `${r.deviceId}|${r.tsMs}`;
+          const at = out.get(key);
+          if (at === undefined || batch.atMs < at) out.set(key, batch.atMs);
+        }
+    return out;
+  }
+
+  /** Produced readings not delivered and not named by a delivered gap marker. */
+  private coverage(): {
+    missing: number;
+    evictedInGapMarkers: number;
+    duplicates: number;
+    perRegion: Record<string, number>;
+  } {
+    const seen = new Map<string, number>();
+    const gaps: { fromTsMs: number; toTsMs: number }[] = [];
+    let evicted = 0;
+    const perRegion: Record<string, number> = {};
+    for (const c of [this.cloud.a, this.cloud.b]) {
+      perRegion[c.region] = 0;
+      for (const b of c.batches)
+        for (const r of b.records) {
+          if (r.stream === GAP_MARKER_STREAM) {
+            const body = r.body as { evictedRecords?: number; fromTsMs?: number; toTsMs?: number };
+            evicted += body.evictedRecords ?? 0;
+            gaps.push({ fromTsMs: body.fromTsMs ?? 0, toTsMs: body.toTsMs ?? 0 });
+            continue;
+          }
+          if (r.lane !== 'telemetry') continue;
+          perRegion[c.region] = (perRegion[c.region] ?? 0) + 1;
+          const key = `${r.deviceId}|${r.tsMs}`;
+          seen.set(key, (seen.get(key) ?? 0) + 1);
+        }
+    }
+    let missing = 0;
+    for (const [key, ts] of this.produced)
+      if (!seen.has(key) && !gaps.some((g) => ts >= g.fromTsMs && ts <= g.toTsMs)) missing += 1;
+    const duplicates = [...seen.values()].reduce((a, n) => a + n - 1, 0);
+    return { missing, evictedInGapMarkers: evicted, duplicates, perRegion };
+  }
+
+  private report(timing: {
+    failoverMs: number | null;
+    failbackMs: number | null;
+    backlogRecords: number;
+    backlogDrainMs: number;
+    firstLiveAfterRecoveryMs: number | null;
+    drainRecordsPerSec: number;
+  }) {
+    const c = this.coverage();
+    const delivered = this.delivered();
+    const detected = this.episodes.filter((e) => e.detectedAtMs !== null);
+    const onsets = this.alerts.filter((a) => a.state === 'onset');
+    const matchedOnsets = onsets.filter((a) =>
+      this.episodes.some((e) => e.deviceId === a.asset && a.atMs >= e.fromMs && a.atMs <= e.toMs + 5_000),
+    );
+    return {
+      produced: this.produced.size,
+      stored: this.ingestAccepted,
+      delivered: delivered.unique,
+      deliveredPerRegion: c.perRegion,
+      duplicates: c.duplicates,
+      lost: c.missing,
+      evictedInGapMarkers: c.evictedInGapMarkers,
+      failoverMs: timing.failoverMs,
+      failbackMs: timing.failbackMs,
+      peakBacklog: this.peakBacklog,
+      backlogAtRecovery: timing.backlogRecords,
+      backlogDrainMs: timing.backlogDrainMs,
+      drainRecordsPerSec: timing.drainRecordsPerSec,
+      firstLiveAfterRecoveryMs: timing.firstLiveAfterRecoveryMs,
+      anomaliesInjected: this.episodes.length,
+      anomaliesDetected: detected.length,
+      falseAlarms: onsets.length - matchedOnsets.length,
+      detectionDelaysMs: detected.map((e) => (e.detectedAtMs ?? 0) - e.fromMs),
+      phases: this.phaseLog,
+      settings: { ...this.o, out: undefined },
+    };
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  need('openssl', ['version'], 'sudo apt-get install -y openssl');
+  const root = mkdtempSync(join(tmpdir(), 'edgedr-demo-'));
+  const logger = createLogger({ component: 'demo', version: '0.1.0', thing: THING, level: 'warn' });
+  console.log(
+    `edge DR demo: ${o.pumps} pumps at ${o.hz} Hz, two local regions, four components (work dir ${root})`,
+  );
+
+  const startRegionFor = (name: string) =>
+    startRegion(root, name, {
+      clients: ['replay', 'cloud'],
+      acl: { replay: replayTopics(THING), cloud: CONSUMER_TOPICS },
+    });
+  const a = await startRegionFor('region-a');
+  const b = await startRegionFor('region-b');
+  const cloud = {
+    a: await RegionConsumer.connect(a, 'cloud', CONSUMER_TOPICS),
+    b: await RegionConsumer.connect(b, 'cloud', CONSUMER_TOPICS),
+  };
+  const host = new LocalIpcHost({
+    socketPath: join(root, 'ipc.sock'),
+    logger,
+    maxPendingWriteBytes: 64 * 1024 * 1024,
+  });
+  await host.start();
+  const projectRoot = resolve(__dirname, '..');
+  const launcher = new ComponentLauncher({
+    host,
+    projectRoot,
+    rootDir: root,
+    recipesDir: join(projectRoot, 'recipes'),
+    thingName: THING,
+    region: 'local',
+    logger,
+    overrides: {
+      // Readings older than 10 s are backlog, so the demo's short outage shows live data going first.
+      'com.edgedr.Buffer': {
+        metricsIntervalMs: 1_000,
+        maintenanceIntervalMs: 1_000,
+        store: { liveWindowMs: 10_000 },
+      },
+      'com.edgedr.Ingest': { metricsIntervalMs: 1_000 },
+      'com.edgedr.Inference': { calibration: { onStart: false }, metricsIntervalMs: 2_000 },
+      'com.edgedr.Replay': {
+        regions: [replayRegionEntry(a, THING, 0), replayRegionEntry(b, THING, 1)],
+        health: { probeIntervalMs: 1_000, failbackHoldMs: Math.round(10_000 * Math.min(o.scale, 3)) },
+        connection: { minReconnectDelayMs: 500, maxReconnectDelayMs: 2_000 },
+        statusIntervalMs: 1_000,
+      },
+    },
+  });
+  const pumps = Array.from({ length: o.pumps }, (_, i) => `pump-${String(i + 1).padStart(2, '0')}`);
+  let exitCode = 0;
+  try {
+    await launcher.launch(['com.edgedr.Buffer']);
+    await launcher.waitForState('com.edgedr.Buffer', 'RUNNING', 30_000);
+    await launcher.launch(['com.edgedr.Ingest', 'com.edgedr.Inference', 'com.edgedr.Replay']);
+    for (const name of ['com.edgedr.Ingest', 'com.edgedr.Inference', 'com.edgedr.Replay'])
+      await launcher.waitForState(name, 'RUNNING', 60_000);
+    // The simulator's clock is the wall clock, so its readings are live data.
+    const demo = new Demo(
+      o,
+      host,
+      { a, b },
+      cloud,
+      new PumpSimulator(o.seed, pumps, Date.now(), 1_000 / o.hz),
+    );
+    const report = await demo.run();
+    mkdirSync(o.out, { recursive: true });
+    const file = join(o.out, 'report.json');
+    writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...report }, null, 2)}\n`);
+    printReport(report);
+    console.log(`report: ${file}${o.keep ? `; logs: ${join(root, 'logs')}` : ''}`);
+    if (report.lost > 0) {
+      console.error(`${report.lost} records were lost`);
+      exitCode = 1;
+    }
+  } finally {
+    await launcher.stopAll();
+    await host.stop();
+    await Promise.all([cloud.a.close(), cloud.b.close()]);
+    await Promise.all([a.stop(), b.stop()]);
+    if (!o.keep) rmSync(root, { recursive: true, force: true });
+  }
+  process.exit(exitCode);
+}
+
+function printReport(r: Record<string, unknown>): void {
+  const rows: [string, unknown][] = [
+    ['records produced', r['produced']],
+    ['stored by Ingest', r['stored']],
+    ['delivered (unique)', r['delivered']],
+    ['delivered per region', JSON.stringify(r['deliveredPerRegion'])],
+    ['duplicates (same ids)', r['duplicates']],
+    ['lost', r['lost']],
+    ['evicted, named by gap markers', r['evictedInGapMarkers']],
+    ['failover: SIGSTOP of A to first batch in B', `${String(r['failoverMs'])} ms`],
+    ['fail-back: A back to its first batch (incl. hold)', `${String(r['failbackMs'])} ms`],
+    ['peak backlog', r['peakBacklog']],
+    [
+      'backlog at recovery, drained in',
+      `${String(r['backlogAtRecovery'])} records, ${String(r['backlogDrainMs'])} ms`,
+    ],
+    ['drain rate after recovery', `${String(r['drainRecordsPerSec'])} records/s`],
+    ['first live reading after recovery', `${String(r['firstLiveAfterRecoveryMs'])} ms`],
+    [
+      'anomalies injected / detected',
+      `${String(r['anomaliesInjected'])} / ${String(r['anomaliesDetected'])}`,
+    ],
+    ['false alarms', r['falseAlarms']],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log('\nreport');
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${String(v)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
