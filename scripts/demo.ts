@@ -471,6 +471,21 @@ async function main(): Promise<void> {
   });
   const pumps = Array.from({ length: o.pumps }, (_, i) => `pump-${String(i + 1).padStart(2, '0')}`);
   let exitCode = 0;
+  let cleaning: Promise<void> | undefined;
+  // The components run in process groups of their own: Ctrl-C must stop them (and the brokers) too.
+  const cleanUp = (): Promise<void> =>
+    (cleaning ??= (async () => {
+      await launcher.stopAll();
+      await host.stop();
+      await Promise.all([cloud.a.close(), cloud.b.close()]);
+      await Promise.all([a.stop(), b.stop()]);
+      if (!o.keep) rmSync(root, { recursive: true, force: true });
+    })());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      console.log(`\n${signal}: stopping the components and the regions`);
+      void cleanUp().then(() => process.exit(130));
+    });
   try {
     await launcher.launch(['com.edgedr.Buffer']);
     await launcher.waitForState('com.edgedr.Buffer', 'RUNNING', 30_000);
@@ -496,11 +511,7 @@ async function main(): Promise<void> {
       exitCode = 1;
     }
   } finally {
-    await launcher.stopAll();
-    await host.stop();
-    await Promise.all([cloud.a.close(), cloud.b.close()]);
-    await Promise.all([a.stop(), b.stop()]);
-    if (!o.keep) rmSync(root, { recursive: true, force: true });
+    await cleanUp();
   }
   process.exit(exitCode);
 }
