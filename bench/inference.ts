@@ -10,7 +10,7 @@ import { PumpSimulator } from '../dev/pump-simulator';
 import { createLogger } from '../shared/src/logger';
 import { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
 import { ComponentLauncher } from '../shared/src/runtime/host/launcher';
-import { nodePidInGroup, rssBytes } from '../test/support/proc';
+import { nodePidInGroup, rssBytes } from '../dev/proc';
 import { option } from './common';
 import { fmt, printTable } from './table';
 

@@ -9,7 +9,7 @@ import { createLogger } from '../shared/src/logger';
 import { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
 import { ComponentLauncher } from '../shared/src/runtime/host/launcher';
 import { GroupCommitWriter, SqliteRecordStore, storeSettingsSchema } from '../shared/src/store';
-import { nodePidInGroup, rssBytes } from '../test/support/proc';
+import { nodePidInGroup, rssBytes } from '../dev/proc';
 import { option, pumpMeasurements } from './common';
 import { fmt, printTable } from './table';
 

@@ -14,22 +14,14 @@
  *   npm start -- --pumps 40 --hz 10 --keep
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { RegionConsumer } from '../dev/consumer';
+import type { RegionConsumer } from '../dev/consumer';
 import { PumpSimulator, type FaultKind } from '../dev/pump-simulator';
-import {
-  CONSUMER_TOPICS,
-  replayRegionEntry,
-  replayTopics,
-  startRegion,
-  type LocalRegion,
-} from '../dev/regions';
-import { createLogger } from '../shared/src/logger';
+import type { LocalRegion } from '../dev/regions';
+import { startLocalSuite } from '../dev/suite';
+import type { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
 import { GAP_MARKER_STREAM } from '../shared/src/store';
-import { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
-import { ComponentLauncher } from '../shared/src/runtime/host/launcher';
 
 const THING = 'demo-gateway';
 const FAULTS: readonly FaultKind[] = ['valve', 'bearing', 'cavitation'];
@@ -420,39 +412,11 @@ class Demo {
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   need('openssl', ['version'], 'sudo apt-get install -y openssl');
-  const root = mkdtempSync(join(tmpdir(), 'edgedr-demo-'));
-  const logger = createLogger({ component: 'demo', version: '0.1.0', thing: THING, level: 'warn' });
-  console.log(
-    `edge DR demo: ${o.pumps} pumps at ${o.hz} Hz, two local regions, four components (work dir ${root})`,
-  );
-
-  const startRegionFor = (name: string) =>
-    startRegion(root, name, {
-      clients: ['replay', 'cloud'],
-      acl: { replay: replayTopics(THING), cloud: CONSUMER_TOPICS },
-    });
-  const a = await startRegionFor('region-a');
-  const b = await startRegionFor('region-b');
-  const cloud = {
-    a: await RegionConsumer.connect(a, 'cloud', CONSUMER_TOPICS),
-    b: await RegionConsumer.connect(b, 'cloud', CONSUMER_TOPICS),
-  };
-  const host = new LocalIpcHost({
-    socketPath: join(root, 'ipc.sock'),
-    logger,
-    maxPendingWriteBytes: 64 * 1024 * 1024,
-  });
-  await host.start();
-  const projectRoot = resolve(__dirname, '..');
-  const launcher = new ComponentLauncher({
-    host,
-    projectRoot,
-    rootDir: root,
-    recipesDir: join(projectRoot, 'recipes'),
-    thingName: THING,
-    region: 'local',
-    logger,
-    overrides: {
+  console.log(`edge DR demo: ${o.pumps} pumps at ${o.hz} Hz, two local regions, four components`);
+  const suite = await startLocalSuite({
+    thing: THING,
+    keep: o.keep,
+    overrides: () => ({
       // Readings older than 10 s are backlog, so the demo's short outage shows live data going first.
       'com.edgedr.Buffer': {
         metricsIntervalMs: 1_000,
@@ -462,42 +426,21 @@ async function main(): Promise<void> {
       'com.edgedr.Ingest': { metricsIntervalMs: 1_000 },
       'com.edgedr.Inference': { calibration: { onStart: false }, metricsIntervalMs: 2_000 },
       'com.edgedr.Replay': {
-        regions: [replayRegionEntry(a, THING, 0), replayRegionEntry(b, THING, 1)],
         health: { probeIntervalMs: 1_000, failbackHoldMs: Math.round(10_000 * Math.min(o.scale, 3)) },
         connection: { minReconnectDelayMs: 500, maxReconnectDelayMs: 2_000 },
         statusIntervalMs: 1_000,
       },
-    },
+    }),
   });
   const pumps = Array.from({ length: o.pumps }, (_, i) => `pump-${String(i + 1).padStart(2, '0')}`);
   let exitCode = 0;
-  let cleaning: Promise<void> | undefined;
-  // The components run in process groups of their own: Ctrl-C must stop them (and the brokers) too.
-  const cleanUp = (): Promise<void> =>
-    (cleaning ??= (async () => {
-      await launcher.stopAll();
-      await host.stop();
-      await Promise.all([cloud.a.close(), cloud.b.close()]);
-      await Promise.all([a.stop(), b.stop()]);
-      if (!o.keep) rmSync(root, { recursive: true, force: true });
-    })());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => {
-      console.log(`\n${signal}: stopping the components and the regions`);
-      void cleanUp().then(() => process.exit(130));
-    });
   try {
-    await launcher.launch(['com.edgedr.Buffer']);
-    await launcher.waitForState('com.edgedr.Buffer', 'RUNNING', 30_000);
-    await launcher.launch(['com.edgedr.Ingest', 'com.edgedr.Inference', 'com.edgedr.Replay']);
-    for (const name of ['com.edgedr.Ingest', 'com.edgedr.Inference', 'com.edgedr.Replay'])
-      await launcher.waitForState(name, 'RUNNING', 60_000);
     // The simulator's clock is the wall clock, so its readings are live data.
     const demo = new Demo(
       o,
-      host,
-      { a, b },
-      cloud,
+      suite.host,
+      suite.regions,
+      suite.cloud,
       new PumpSimulator(o.seed, pumps, Date.now(), 1_000 / o.hz),
     );
     const report = await demo.run();
@@ -505,13 +448,13 @@ async function main(): Promise<void> {
     const file = join(o.out, 'report.json');
     writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...report }, null, 2)}\n`);
     printReport(report);
-    console.log(`report: ${file}${o.keep ? `; logs: ${join(root, 'logs')}` : ''}`);
+    console.log(`report: ${file}${o.keep ? `; logs: ${join(suite.root, 'logs')}` : ''}`);
     if (report.lost > 0) {
       console.error(`${report.lost} records were lost`);
       exitCode = 1;
     }
   } finally {
-    await cleanUp();
+    await suite.stop();
   }
   process.exit(exitCode);
 }

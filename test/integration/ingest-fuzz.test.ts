@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { join } from 'node:path';
 import { eventually, type IpcClient } from '../support/ipc';
 import { ingestGateway, type LocalGateway } from '../support/launch';
-import { nodePidInGroup, rssBytes } from '../support/proc';
+import { nodePidInGroup, rssBytes } from '../../dev/proc';
 import { readStore } from '../support/store-reader';
 import { useTempDir } from '../support/temp-dir';
 

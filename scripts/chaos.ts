@@ -1,0 +1,370 @@
+/**
+ * The chaos suite: `npm run chaos [-- --rounds N --seed N --keep]`.
+ *
+ * The whole suite runs (two local TLS regions, the four components from their recipes, simulated
+ * pumps) while seeded, randomized faults hit it, one per round: SIGKILL of a component at a random
+ * moment, SIGSTOP or SIGKILL and restart of a region, the store pushed past its quota with both regions
+ * down, a corrupted store file, a storm of malformed payloads, and a deployment with an invalid
+ * configuration. After each round: every component back to RUNNING and its memory bounded. At the end,
+ * once the store has drained: every record the store committed was delivered, or was evicted and named
+ * by a gap marker, or sat in a damaged file that the Buffer quarantined and reported; duplicates carry
+ * identical ids and contents. Prints a summary, writes chaos-results/chaos.json, exits 1 on a violation.
+ *
+ * Components are killed on purpose here, so Greengrass's "three errors make it BROKEN" rule is lifted.
+ */
+import { mkdirSync, openSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { nodePidInGroup, rssBytes } from '../dev/proc';
+import { PumpSimulator, seededRandom } from '../dev/pump-simulator';
+import { startLocalSuite, SUITE_COMPONENTS, type LocalSuite } from '../dev/suite';
+import type { LocalPayload } from '../shared/src/runtime/host/ipc-host';
+import { GAP_MARKER_STREAM } from '../shared/src/store';
+
+const THING = 'chaos-gateway';
+const FAULTS = [
+  'kill-component',
+  'stop-region',
+  'kill-region',
+  'quota',
+  'corrupt-store',
+  'malformed-storm',
+  'invalid-deployment',
+] as const;
+type Fault = (typeof FAULTS)[number];
+
+interface Options {
+  readonly rounds: number;
+  readonly seed: number;
+  readonly keep: boolean;
+  readonly maxRssMb: number;
+  readonly out: string;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  return {
+    rounds: Number(value('--rounds') ?? 14),
+    seed: Number(value('--seed') ?? 1),
+    keep: argv.includes('--keep'),
+    maxRssMb: Number(value('--max-rss-mb') ?? 300),
+    out: resolve(value('--out') ?? 'chaos-results'),
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await sleep(100);
+  }
+  return check();
+}
+
+interface Committed {
+  readonly stream: string;
+  readonly lane: string;
+  readonly tsMs: number;
+}
+
+class Chaos {
+  private readonly random: () => number;
+  private readonly committed = new Map<string, Committed>();
+  /** Ids committed and not delivered when a store file was corrupted: they stay in the quarantined file. */
+  private readonly inQuarantine = new Set<string>();
+  private readonly recreatedEvents: unknown[] = [];
+  private deadLetters = 0;
+  private readonly violations: string[] = [];
+  private readonly rounds: { round: number; fault: Fault; detail: string; ms: number }[] = [];
+  private readonly peakRssMb: Record<string, number> = {};
+  private simTimer: NodeJS.Timeout | undefined;
+  private bulkSeq = 0;
+
+  constructor(
+    private readonly o: Options,
+    private readonly suite: LocalSuite,
+    private readonly sim: PumpSimulator,
+  ) {
+    this.random = seededRandom(o.seed);
+    const { host } = suite;
+    host.subscribe('edgedr/ingest/live', (_t, p) => {
+      if (p.kind !== 'json') return;
+      const batch = p.message as { records?: { id: string; stream: string; lane: string; tsMs: number }[] };
+      for (const r of batch.records ?? [])
+        this.committed.set(r.id, { stream: r.stream, lane: r.lane, tsMs: r.tsMs });
+    });
+    host.subscribe('edgedr/buffer/events', (_t, p) => {
+      if (p.kind === 'json' && (p.message as { type?: string }).type === 'recreated')
+        this.recreatedEvents.push(p.message);
+    });
+    host.subscribe('edgedr/buffer/metrics', (_t, p) => {
+      if (p.kind === 'json')
+        this.deadLetters = (p.message as { deadLettersTotal?: number }).deadLettersTotal ?? this.deadLetters;
+    });
+  }
+
+  private pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.random() * items.length)]!;
+  }
+
+  private publish(topic: string, payload: LocalPayload): void {
+    this.suite.host.publish(topic, payload);
+  }
+
+  startSensors(): void {
+    this.simTimer = setInterval(() => {
+      for (const r of this.sim.next())
+        this.publish(`sensors/${r.deviceId}/telemetry`, {
+          kind: 'json',
+          message: { ts: r.tsMs, ...r.measurements },
+        });
+    }, 200);
+  }
+
+  stopSensors(): void {
+    clearInterval(this.simTimer);
+  }
+
+  // ---- faults ------------------------------------------------------------------------------------
+
+  private async fault(kind: Fault): Promise<string> {
+    const { launcher, regions, host } = this.suite;
+    switch (kind) {
+      case 'kill-component': {
+        const name = this.pick(SUITE_COMPONENTS);
+        await sleep(this.random() * 2_000);
+        launcher.signal(name, 'SIGKILL');
+        return `SIGKILL ${name}`;
+      }
+      case 'stop-region': {
+        const region = this.pick([regions.a, regions.b]);
+        const ms = 2_000 + Math.round(this.random() * 4_000);
+        region.pause();
+        await sleep(ms);
+        region.resume();
+        return `SIGSTOP ${region.name} for ${ms} ms`;
+      }
+      case 'kill-region': {
+        const region = this.pick([regions.a, regions.b]);
+        const ms = 1_000 + Math.round(this.random() * 4_000);
+        await region.kill();
+        await sleep(ms);
+        await region.start();
+        return `SIGKILL ${region.name}, restarted after ${ms} ms`;
+      }
+      case 'quota': {
+        // Both regions down while ~12 MB of bulky readings arrive: past the 8 MiB quota.
+        regions.a.pause();
+        regions.b.pause();
+        for (let i = 0; i < 1_500; i++) {
+          // About 8 KB: eight 1,000-character strings (Ingest's longest) and a sequence number.
+          const fields: Record<string, number | string> = { ts: Date.now(), seq: this.bulkSeq };
+          for (let f = 0; f < 8; f++) fields[`note${f}`] = `${this.bulkSeq}:${f}:`.padEnd(1_000, 'x');
+          this.bulkSeq += 1;
+          this.publish(`sensors/filler-${i % 3}/bulk`, { kind: 'json', message: fields });
+          if (i % 100 === 0) await sleep(50);
+        }
+        await sleep(3_000);
+        regions.a.resume();
+        regions.b.resume();
+        return 'both regions stopped, 1,500 readings of 8 KB';
+      }
+      case 'corrupt-store': {
+        const buffer = 'com.edgedr.Buffer';
+        const path = join(launcher.workPath(buffer), 'store', 'records.db');
+        // Let the backlog drain first, so what the damaged file still holds is small and known.
+        await until(() => this.undelivered().length === 0, 20_000);
+        await launcher.stop(buffer);
+        for (const id of this.undelivered()) this.inQuarantine.add(id);
+        const fd = openSync(path, 'r+');
+        writeSync(fd, Buffer.alloc(100, 0x5a), 0, 100, 0);
+        closeSync(fd);
+        await launcher.launch([buffer]);
+        return `overwrote the header of ${path}; ${this.inQuarantine.size} undelivered records were in it`;
+      }
+      case 'malformed-storm': {
+        const before = this.deadLetters;
+        const bad: LocalPayload[] = [
+          { kind: 'binary', base64: Buffer.from('not json {').toString('base64') },
+          { kind: 'json', message: [1, 2, 3] },
+          { kind: 'json', message: { ts: 'yesterday', current: 1 } },
+          { kind: 'json', message: { ts: Date.now() } },
+          { kind: 'json', message: { ts: Date.now() + 86_400_000, current: 1 } },
+          { kind: 'binary', base64: Buffer.alloc(40_000, 0x41).toString('base64') },
+        ];
+        for (let i = 0; i < 2_000; i++) this.publish(`sensors/bad-${i % 7}/telemetry`, this.pick(bad));
+        await until(() => this.deadLetters >= before + 2_000, 20_000);
+        return `2,000 malformed payloads; dead letters ${before} -> ${this.deadLetters}`;
+      }
+      case 'invalid-deployment': {
+        const name = this.pick(SUITE_COMPONENTS);
+        const current = host.component(name)?.configuration ?? {};
+        const verdict = await host.deploy(name, { ...current, logLevel: 'loud', metricsIntervalMs: 'often' });
+        if (verdict.status !== 'REJECTED') this.violations.push(`${name} accepted an invalid configuration`);
+        return `${name}: ${verdict.status} (${verdict.message ?? ''})`.slice(0, 200);
+      }
+    }
+  }
+
+  // ---- invariants --------------------------------------------------------------------------------
+
+  private deliveredIds(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const c of [this.suite.cloud.a, this.suite.cloud.b])
+      for (const b of c.batches)
+        for (const r of b.records) out.set(r.id, [...(out.get(r.id) ?? []), JSON.stringify(r)]);
+    return out;
+  }
+
+  private gapCovered(): (c: Committed) => boolean {
+    const gaps: { key: string; from: number; to: number }[] = [];
+    for (const c of [this.suite.cloud.a, this.suite.cloud.b])
+      for (const b of c.batches)
+        for (const r of b.records) {
+          if (r.stream !== GAP_MARKER_STREAM) continue;
+          const streams = (r.body as { streams?: Record<string, { fromTsMs: number; toTsMs: number }> })
+            .streams;
+          for (const [key, g] of Object.entries(streams ?? {}))
+            gaps.push({ key, from: g.fromTsMs, to: g.toTsMs });
+        }
+    return (c) => gaps.some((g) => g.key === `${c.lane}:${c.stream}` && c.tsMs >= g.from && c.tsMs <= g.to);
+  }
+
+  private undelivered(): string[] {
+    const delivered = this.deliveredIds();
+    return [...this.committed.keys()].filter((id) => !delivered.has(id));
+  }
+
+  private async settle(round: number): Promise<void> {
+    const { launcher, host } = this.suite;
+    const running = await until(
+      () => SUITE_COMPONENTS.every((n) => host.component(n)?.state === 'RUNNING'),
+      60_000,
+    );
+    if (!running)
+      this.violations.push(
+        `round ${round}: not RUNNING: ${SUITE_COMPONENTS.filter((n) => host.component(n)?.state !== 'RUNNING').join(', ')}`,
+      );
+    for (const name of SUITE_COMPONENTS) {
+      const pid = nodePidInGroup(launcher.pid(name) ?? -1);
+      if (pid === undefined) continue;
+      const mb = rssBytes(pid) / 1e6;
+      this.peakRssMb[name] = Math.max(this.peakRssMb[name] ?? 0, Math.round(mb));
+      if (mb > this.o.maxRssMb) this.violations.push(`round ${round}: ${name} RSS ${mb.toFixed(0)} MB`);
+    }
+  }
+
+  async run(): Promise<Record<string, unknown>> {
+    this.startSensors();
+    await sleep(3_000);
+    // Every kind of fault early, in a seeded order, then seeded random ones.
+    const order = [...FAULTS].sort(() => this.random() - 0.5);
+    for (let round = 1; round <= this.o.rounds; round++) {
+      const kind = round <= order.length ? order[round - 1]! : this.pick(FAULTS);
+      const started = Date.now();
+      const detail = await this.fault(kind);
+      await this.settle(round);
+      this.rounds.push({ round, fault: kind, detail, ms: Date.now() - started });
+      console.log(`round ${round}/${this.o.rounds}: ${kind}: ${detail} (${Date.now() - started} ms)`);
+      await sleep(1_000);
+    }
+    this.stopSensors();
+    const drained = await until(() => {
+      const delivered = this.deliveredIds();
+      const isCovered = this.gapCovered();
+      return [...this.committed].every(
+        ([id, c]) => delivered.has(id) || this.inQuarantine.has(id) || isCovered(c),
+      );
+    }, 180_000);
+    const delivered = this.deliveredIds();
+    const isCovered = this.gapCovered();
+    let lost = 0;
+    let evicted = 0;
+    let quarantined = 0;
+    for (const [id, c] of this.committed) {
+      if (delivered.has(id)) continue;
+      if (isCovered(c)) evicted += 1;
+      else if (this.inQuarantine.has(id)) quarantined += 1;
+      else lost += 1;
+    }
+    if (!drained || lost > 0)
+      this.violations.push(`${lost} committed records neither delivered nor accounted for`);
+    let duplicates = 0;
+    for (const [id, copies] of delivered) {
+      if (copies.length < 2) continue;
+      duplicates += copies.length - 1;
+      if (new Set(copies).size !== 1)
+        this.violations.push(`record ${id} arrived twice with different contents`);
+    }
+    if (this.inQuarantine.size > 0 && this.recreatedEvents.length === 0)
+      this.violations.push('a damaged store file was replaced without a STORE_RECREATED event');
+    return {
+      seed: this.o.seed,
+      rounds: this.rounds,
+      committed: this.committed.size,
+      delivered: [...this.committed.keys()].filter((id) => delivered.has(id)).length,
+      evictedInGapMarkers: evicted,
+      quarantined,
+      lost,
+      duplicates,
+      storeRecreatedEvents: this.recreatedEvents.length,
+      peakRssMb: this.peakRssMb,
+      violations: this.violations,
+      passed: this.violations.length === 0,
+    };
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  console.log(`chaos: ${o.rounds} rounds, seed ${o.seed}`);
+  const suite = await startLocalSuite({
+    thing: THING,
+    keep: o.keep,
+    restartDelayMs: 500,
+    maxErrors: 1_000_000,
+    overrides: () => ({
+      'com.edgedr.Buffer': {
+        maintenanceIntervalMs: 500,
+        metricsIntervalMs: 500,
+        store: { maxStoreBytes: 8 * 1024 * 1024, maxRecordBodyBytes: 16 * 1024 },
+      },
+      'com.edgedr.Ingest': { metricsIntervalMs: 1_000 },
+      'com.edgedr.Inference': { calibration: { onStart: false } },
+      'com.edgedr.Replay': {
+        health: { probeIntervalMs: 500, failbackHoldMs: 3_000 },
+        connection: { ackTimeoutSeconds: 2, minReconnectDelayMs: 200, maxReconnectDelayMs: 1_000 },
+        batching: { maxEnvelopeBytes: 64 * 1024 },
+      },
+    }),
+  });
+  let passed = false;
+  try {
+    const sim = new PumpSimulator(
+      o.seed,
+      ['pump-1', 'pump-2', 'pump-3', 'pump-4', 'pump-5'],
+      Date.now(),
+      200,
+    );
+    const summary = await new Chaos(o, suite, sim).run();
+    passed = summary['passed'] === true;
+    mkdirSync(o.out, { recursive: true });
+    const file = join(o.out, 'chaos.json');
+    writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...summary }, null, 2)}\n`);
+    const { rounds: _rounds, ...brief } = summary;
+    console.log(JSON.stringify(brief, null, 2));
+    console.log(`${passed ? 'PASSED' : 'FAILED'}; summary: ${file}`);
+  } finally {
+    await suite.stop();
+  }
+  process.exit(passed ? 0 : 1);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
