@@ -54,6 +54,9 @@ function parseOptions(argv: readonly string[]): Options {
   };
 }
 
+/** Record ids are `<gateway>:<store epoch>:<sequence>`. */
+const epochOf = (id: string): string => id.split(':').slice(-2, -1)[0] ?? '';
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -74,8 +77,12 @@ interface Committed {
 class Chaos {
   private readonly random: () => number;
   private readonly committed = new Map<string, Committed>();
-  /** Ids committed and not delivered when a store file was corrupted: they stay in the quarantined file. */
-  private readonly inQuarantine = new Set<string>();
+  /**
+   * Store epochs (the middle part of record ids) of files that were damaged and quarantined: their
+   * undelivered records stay in the quarantined file, which the Buffer reports with STORE_RECREATED.
+   */
+  private readonly quarantinedEpochs = new Set<string>();
+  private lastEpoch: string | undefined;
   private readonly recreatedEvents: unknown[] = [];
   private deadLetters = 0;
   private readonly violations: string[] = [];
@@ -137,7 +144,14 @@ class Chaos {
       case 'kill-component': {
         const name = this.pick(SUITE_COMPONENTS);
         await sleep(this.random() * 2_000);
+        const pid = launcher.pid(name);
         launcher.signal(name, 'SIGKILL');
+        // Back only once a new process runs (the old one may still look RUNNING for a moment).
+        const restarted = await until(
+          () => launcher.pid(name) !== pid && host.component(name)?.state === 'RUNNING',
+          60_000,
+        );
+        if (!restarted) this.violations.push(`${name} did not come back after SIGKILL`);
         return `SIGKILL ${name}`;
       }
       case 'stop-region': {
@@ -179,12 +193,13 @@ class Chaos {
         // Let the backlog drain first, so what the damaged file still holds is small and known.
         await until(() => this.undelivered().length === 0, 20_000);
         await launcher.stop(buffer);
-        for (const id of this.undelivered()) this.inQuarantine.add(id);
+        const inFile = this.undelivered();
+        if (this.lastEpoch !== undefined) this.quarantinedEpochs.add(this.lastEpoch);
         const fd = openSync(path, 'r+');
         writeSync(fd, Buffer.alloc(100, 0x5a), 0, 100, 0);
         closeSync(fd);
         await launcher.launch([buffer]);
-        return `overwrote the header of ${path}; ${this.inQuarantine.size} undelivered records were in it`;
+        return `overwrote the header of ${path}; ${inFile.length} undelivered records were in it`;
       }
       case 'malformed-storm': {
         const before = this.deadLetters;
@@ -197,7 +212,10 @@ class Chaos {
           { kind: 'binary', base64: Buffer.alloc(40_000, 0x41).toString('base64') },
         ];
         for (let i = 0; i < 2_000; i++) this.publish(`sensors/bad-${i % 7}/telemetry`, this.pick(bad));
-        await until(() => this.deadLetters >= before + 2_000, 20_000);
+        if (!(await until(() => this.deadLetters >= before + 2_000, 20_000)))
+          this.violations.push(
+            `malformed storm: ${this.deadLetters - before} of 2,000 payloads dead-lettered`,
+          );
         return `2,000 malformed payloads; dead letters ${before} -> ${this.deadLetters}`;
       }
       case 'invalid-deployment': {
@@ -234,9 +252,17 @@ class Chaos {
     return (c) => gaps.some((g) => g.key === `${c.lane}:${c.stream}` && c.tsMs >= g.from && c.tsMs <= g.to);
   }
 
+  /** Committed, not delivered, and not named by a gap marker (or already counted with a damaged file). */
+  private quarantined(id: string): boolean {
+    return this.quarantinedEpochs.has(epochOf(id));
+  }
+
   private undelivered(): string[] {
     const delivered = this.deliveredIds();
-    return [...this.committed.keys()].filter((id) => !delivered.has(id));
+    const covered = this.gapCovered();
+    return [...this.committed]
+      .filter(([id, c]) => !delivered.has(id) && !covered(c) && !this.quarantined(id))
+      .map(([id]) => id);
   }
 
   private async settle(round: number): Promise<void> {
@@ -277,7 +303,7 @@ class Chaos {
       const delivered = this.deliveredIds();
       const isCovered = this.gapCovered();
       return [...this.committed].every(
-        ([id, c]) => delivered.has(id) || this.inQuarantine.has(id) || isCovered(c),
+        ([id, c]) => delivered.has(id) || this.quarantined(id) || isCovered(c),
       );
     }, 180_000);
     const delivered = this.deliveredIds();
@@ -288,7 +314,7 @@ class Chaos {
     for (const [id, c] of this.committed) {
       if (delivered.has(id)) continue;
       if (isCovered(c)) evicted += 1;
-      else if (this.inQuarantine.has(id)) quarantined += 1;
+      else if (this.quarantined(id)) quarantined += 1;
       else lost += 1;
     }
     if (!drained || lost > 0)
@@ -300,7 +326,7 @@ class Chaos {
       if (new Set(copies).size !== 1)
         this.violations.push(`record ${id} arrived twice with different contents`);
     }
-    if (this.inQuarantine.size > 0 && this.recreatedEvents.length === 0)
+    if (this.quarantinedEpochs.size > 0 && this.recreatedEvents.length === 0)
       this.violations.push('a damaged store file was replaced without a STORE_RECREATED event');
     return {
       seed: this.o.seed,
