@@ -91,6 +91,7 @@ class Demo {
   private readonly random: () => number;
   private lastStatusAt = 0;
   private lastDelivered = 0;
+  private lastStored = 0;
 
   constructor(
     private readonly o: Options,
@@ -191,13 +192,16 @@ class Demo {
       () => {
         const now = Date.now();
         const d = this.delivered();
-        const rate =
-          this.lastStatusAt === 0 ? 0 : ((d.unique - this.lastDelivered) * 1000) / (now - this.lastStatusAt);
+        const per = (delta: number): number =>
+          this.lastStatusAt === 0 ? 0 : (delta * 1000) / Math.max(1, now - this.lastStatusAt);
+        const rate = per(d.unique - this.lastDelivered);
+        const ingestRate = per(this.ingestAccepted - this.lastStored);
+        this.lastStored = this.ingestAccepted;
         this.lastStatusAt = now;
         this.lastDelivered = d.unique;
         const onsets = this.alerts.filter((x) => x.state === 'onset').length;
         const line =
-          `[${this.phase}] produced ${this.produced.size} | stored ${this.ingestAccepted} | ` +
+          `[${this.phase}] produced ${this.produced.size} | stored ${this.ingestAccepted} (${Math.round(ingestRate)}/s) | ` +
           `backlog alert ${this.buffer.alert} telemetry ${this.buffer.telemetry} | ` +
           `active ${typeof this.replayStatus['activeRegion'] === 'string' ? this.replayStatus['activeRegion'] : '-'} | ` +
           `delivered A ${d.a} B ${d.b} (${Math.round(rate)}/s) | anomalies ${onsets}/${this.episodes.length}`;
