@@ -1,3 +1,12 @@
+import { join } from 'node:path';
+import { createLogger } from '../shared/src/logger';
+import type { JsonTree } from '../shared/src/runtime/host/config-tree';
+import { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
+import { ComponentLauncher } from '../shared/src/runtime/host/launcher';
+
+/** The thing name benchmarks run as. */
+export const BENCH_THING = 'bench-gw';
+
 /** `--name=value` from a benchmark's arguments, as a number. */
 export function option(args: readonly string[], name: string, fallback: number): number {
   const hit = args.find((a) => a.startsWith(`--${name}=`));
@@ -15,5 +24,39 @@ export function pumpMeasurements(n: number): Record<string, number> {
     thermocouple: 24.3 + (n % 5) / 10,
     voltage: 229.4 + (n % 17) / 10,
     volumeFlowRateRMS: 32 + (n % 3),
+  };
+}
+
+/** The local IPC host and a launcher over the project's recipes, in `root`, for a benchmark. */
+export async function benchGateway(
+  root: string,
+  overrides: Record<string, JsonTree>,
+  maxPendingWriteBytes?: number,
+): Promise<{ host: LocalIpcHost; launcher: ComponentLauncher; close: () => Promise<void> }> {
+  const logger = createLogger({ component: 'bench', version: '0', thing: BENCH_THING, level: 'warn' });
+  const host = new LocalIpcHost({
+    socketPath: join(root, 'ipc.sock'),
+    logger,
+    ...(maxPendingWriteBytes === undefined ? {} : { maxPendingWriteBytes }),
+  });
+  await host.start();
+  const projectRoot = join(__dirname, '..');
+  const launcher = new ComponentLauncher({
+    host,
+    projectRoot,
+    rootDir: root,
+    recipesDir: join(projectRoot, 'recipes'),
+    thingName: BENCH_THING,
+    region: 'eu-west-1',
+    logger,
+    overrides,
+  });
+  return {
+    host,
+    launcher,
+    close: async () => {
+      await launcher.stopAll();
+      await host.stop();
+    },
   };
 }

@@ -7,11 +7,8 @@ import { DEFAULT_MEASUREMENTS } from '../components/inference/src/config';
 import { featureNames, windowFeatures } from '../components/inference/src/core/features';
 import { DEFAULT_FIT, fitPca, pcaToOnnx, scorePca } from '../components/inference/src/core/pca';
 import { PumpSimulator } from '../dev/pump-simulator';
-import { createLogger } from '../shared/src/logger';
-import { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
-import { ComponentLauncher } from '../shared/src/runtime/host/launcher';
 import { nodePidInGroup, rssBytes } from '../dev/proc';
-import { option } from './common';
+import { benchGateway, option } from './common';
 import { fmt, printTable } from './table';
 
 const FEATURES = featureNames(DEFAULT_MEASUREMENTS);
@@ -55,19 +52,8 @@ async function componentRss(
   rate: number,
 ): Promise<{ rssMb: number; startMb: number; windowsScored: number }> {
   const root = mkdtempSync(join(tmpdir(), 'ggdr-inference-bench-'));
-  const logger = createLogger({ component: 'bench', version: '0', thing: 'bench', level: 'warn' });
-  const host = new LocalIpcHost({ socketPath: join(root, 'ipc.sock'), logger });
-  await host.start();
-  const projectRoot = join(__dirname, '..');
-  const launcher = new ComponentLauncher({
-    host,
-    projectRoot,
-    rootDir: root,
-    recipesDir: join(projectRoot, 'recipes'),
-    thingName: 'bench-gw',
-    region: 'eu-west-1',
-    logger,
-    overrides: { 'com.edgedr.Inference': { calibration: { onStart: false }, metricsIntervalMs: 250 } },
+  const { host, launcher, close } = await benchGateway(root, {
+    'com.edgedr.Inference': { calibration: { onStart: false }, metricsIntervalMs: 250 },
   });
   try {
     await launcher.launch(['com.edgedr.Buffer', 'com.edgedr.Inference']);
@@ -104,8 +90,7 @@ async function componentRss(
     const pid = nodePidInGroup(launcher.pid('com.edgedr.Inference') ?? -1) ?? 0;
     return { rssMb: rssBytes(pid) / 1e6, startMb, windowsScored };
   } finally {
-    await launcher.stopAll();
-    await host.stop();
+    await close();
     rmSync(root, { recursive: true, force: true });
   }
 }

@@ -5,12 +5,9 @@ import { join } from 'node:path';
 import { ingestConfigSchema } from '../components/ingest/src/config';
 import { createMapper } from '../components/ingest/src/core/mapper';
 import { systemClock } from '../shared/src/clock';
-import { createLogger } from '../shared/src/logger';
-import { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
-import { ComponentLauncher } from '../shared/src/runtime/host/launcher';
 import { GroupCommitWriter, SqliteRecordStore, storeSettingsSchema } from '../shared/src/store';
 import { nodePidInGroup, rssBytes } from '../dev/proc';
-import { option, pumpMeasurements } from './common';
+import { benchGateway, option, pumpMeasurements } from './common';
 import { fmt, printTable } from './table';
 
 function payloads(count: number): { topic: string; bytes: Buffer }[] {
@@ -82,24 +79,11 @@ async function endToEnd(
   ingestRssEndBytes: number;
 }> {
   const root = mkdtempSync(join(tmpdir(), 'ggdr-ingest-e2e-'));
-  const logger = createLogger({ component: 'bench', version: '0', thing: 'bench', level: 'warn' });
-  const host = new LocalIpcHost({
-    socketPath: join(root, 'ipc.sock'),
-    logger,
-    maxPendingWriteBytes: 256 * 1024 * 1024,
-  });
-  await host.start();
-  const projectRoot = join(__dirname, '..');
-  const launcher = new ComponentLauncher({
-    host,
-    projectRoot,
-    rootDir: root,
-    recipesDir: join(projectRoot, 'recipes'),
-    thingName: 'bench-gw',
-    region: 'eu-west-1',
-    logger,
-    overrides: { 'com.edgedr.Ingest': { maxQueuedRecords: count + 1 } },
-  });
+  const { host, launcher, close } = await benchGateway(
+    root,
+    { 'com.edgedr.Ingest': { maxQueuedRecords: count + 1 } },
+    256 * 1024 * 1024,
+  );
   try {
     const token = host.addComponent('com.bench.Sensors', {
       accessControl: {
@@ -161,8 +145,7 @@ async function endToEnd(
       publishToCommitP99Ms: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
     };
   } finally {
-    await launcher.stopAll();
-    await host.stop();
+    await close();
     rmSync(root, { recursive: true, force: true });
   }
 }

@@ -9,16 +9,13 @@ import {
   startRegion,
   type LocalRegion,
 } from '../dev/regions';
-import { createLogger } from '../shared/src/logger';
 import type { NewRecord } from '../shared/src/record';
 import type { JsonTree } from '../shared/src/runtime/host/config-tree';
-import { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
-import { ComponentLauncher } from '../shared/src/runtime/host/launcher';
 import { SqliteRecordStore } from '../shared/src/store';
-import { option, pumpMeasurements } from './common';
+import { BENCH_THING, benchGateway, option, pumpMeasurements } from './common';
 import { fmt, printTable } from './table';
 
-const THING = 'bench-gw';
+const THING = BENCH_THING;
 const CEILING_BYTES_PER_SEC = 512 * 1024;
 
 const reading = (n: number, tsMs: number): NewRecord => ({
@@ -42,22 +39,9 @@ const regionEntry = (r: LocalRegion, priority: number, flowControl: boolean): Js
 
 /** Buffer and Replay from their recipes under the local IPC host; records are appended directly. */
 async function gateway(dir: string, replay: JsonTree) {
-  const logger = createLogger({ component: 'bench', version: '0', thing: THING, level: 'warn' });
-  const host = new LocalIpcHost({ socketPath: join(dir, 'ipc.sock'), logger });
-  await host.start();
-  const projectRoot = join(__dirname, '..');
-  const launcher = new ComponentLauncher({
-    host,
-    projectRoot,
-    rootDir: dir,
-    recipesDir: join(projectRoot, 'recipes'),
-    thingName: THING,
-    region: 'eu-west-1',
-    logger,
-    overrides: {
-      'com.edgedr.Replay': replay,
-      'com.edgedr.Buffer': { store: { maxStoreBytes: 4 * 1024 ** 3 } },
-    },
+  const { launcher, close } = await benchGateway(dir, {
+    'com.edgedr.Replay': replay,
+    'com.edgedr.Buffer': { store: { maxStoreBytes: 4 * 1024 ** 3 } },
   });
   await launcher.launch(['com.edgedr.Buffer']);
   await launcher.waitForState('com.edgedr.Buffer', 'RUNNING', 30_000);
@@ -74,8 +58,7 @@ async function gateway(dir: string, replay: JsonTree) {
       await launcher.waitForState('com.edgedr.Replay', 'RUNNING', 30_000);
     },
     close: async () => {
-      await launcher.stopAll();
-      await host.stop();
+      await close();
       store.close();
     },
   };

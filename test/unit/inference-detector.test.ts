@@ -64,6 +64,14 @@ describe('linear algebra and limits', () => {
 
 describe('PCA detector', () => {
   const model = fitPca(FEATURES, normalSamples(1_000, 1), DEFAULT_FIT);
+  const info = {
+    modelId: 'test',
+    version: '1',
+    features: FEATURES,
+    threshold: 1,
+    origin: 'test',
+    createdAtMs: 0,
+  };
 
   it('scores normal data below the threshold and faults above it', () => {
     const fresh = normalSamples(500, 2).map((x) => scorePca(model, x).score);
@@ -77,14 +85,6 @@ describe('PCA detector', () => {
   });
 
   it('exports an ONNX model whose scores and contributions match the reference within 1e-4', async () => {
-    const info = {
-      modelId: 'test',
-      version: '1',
-      features: FEATURES,
-      threshold: 1,
-      origin: 'test',
-      createdAtMs: 0,
-    };
     const onnx = await OnnxAnomalyModel.load(pcaToOnnx(model, info), info, FEATURES);
     try {
       const batch = [...normalSamples(64, 3), [230, 1.3, 0.1, 32], [215, 1.5, 0.3, 20]];
@@ -104,14 +104,6 @@ describe('PCA detector', () => {
   });
 
   it('refuses a model that does not fit the contract', async () => {
-    const info = {
-      modelId: 'test',
-      version: '1',
-      features: FEATURES,
-      threshold: 1,
-      origin: 'test',
-      createdAtMs: 0,
-    };
     const bytes = pcaToOnnx(model, info);
     await expect(OnnxAnomalyModel.load(bytes, info, [...FEATURES, 'extra'])).rejects.toMatchObject({
       code: 'MODEL_INVALID',
