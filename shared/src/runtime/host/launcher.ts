@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from '../../logger';
 import { deepMerge, type JsonTree } from './config-tree';
 import type { ComponentState, LocalIpcHost } from './ipc-host';
-import { buildLocalArtifacts } from './local-artifacts';
+import { buildLocalArtifacts, unpackArtifacts } from './local-artifacts';
 import {
   defaultConfiguration,
   interpolate,
@@ -33,6 +33,12 @@ export interface LauncherOptions {
   readonly maxErrors?: number;
   readonly errorWindowMs?: number;
   readonly installTimeoutMs?: number;
+  /**
+   * Built artifact zips (`<name>.zip`, as `npm run build:components` writes them for this platform): they
+   * are unpacked as the nucleus does, and components run from them with nothing of the project around
+   * them. Absent: artifacts are bundled from the sources, with the project's node_modules on NODE_PATH.
+   */
+  readonly prebuiltArtifactsDir?: string;
 }
 
 interface Supervised {
@@ -134,7 +140,9 @@ export class ComponentLauncher {
         this.options.host.addComponent(name, configuration);
       mkdirSync(this.workPath(name), { recursive: true });
       mkdirSync(join(this.options.rootDir, 'logs'), { recursive: true });
-      await buildLocalArtifacts(this.options.projectRoot, manifest, this.decompressedPath(recipe));
+      if (this.options.prebuiltArtifactsDir === undefined)
+        await buildLocalArtifacts(this.options.projectRoot, manifest, this.decompressedPath(recipe));
+      else unpackArtifacts(this.options.prebuiltArtifactsDir, manifest, this.decompressedPath(recipe));
       const supervised: Supervised = {
         name,
         recipe,
@@ -159,8 +167,10 @@ export class ComponentLauncher {
       PATH: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
       HOME: process.env['HOME'] ?? '/root',
       LANG: process.env['LANG'] ?? 'C.UTF-8',
-      // Local runs only: bundles find the project's native modules; packaged artifacts carry their own.
-      NODE_PATH: join(this.options.projectRoot, 'node_modules'),
+      // Bundles built from the sources find the project's native modules; built artifacts carry their own.
+      ...(this.options.prebuiltArtifactsDir === undefined
+        ? { NODE_PATH: join(this.options.projectRoot, 'node_modules') }
+        : {}),
       SVCUID: component?.token ?? '',
       AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT: this.options.host.socketPath,
       AWS_IOT_THING_NAME: this.options.thingName,

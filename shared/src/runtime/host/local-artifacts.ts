@@ -1,5 +1,6 @@
 import { build } from 'esbuild';
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Manifest } from './recipe';
 
@@ -38,5 +39,19 @@ export async function buildLocalArtifacts(
     // Files the component reads beside its bundle (the shipped model).
     const models = join(projectRoot, 'components', name, 'models');
     if (existsSync(models)) cpSync(models, join(outDir, 'models'), { recursive: true });
+  }
+}
+
+/** Unpacks built `<name>.zip` artifacts into `<decompressedPath>/<name>/`, as the nucleus does. */
+export function unpackArtifacts(artifactsDir: string, manifest: Manifest, decompressedPath: string): void {
+  for (const artifact of manifest.Artifacts ?? []) {
+    if (artifact.Unarchive !== 'ZIP' || !artifact.URI.endsWith('.zip')) continue;
+    const name = basename(artifact.URI, '.zip');
+    const zip = join(artifactsDir, `${name}.zip`);
+    if (!existsSync(zip)) throw new Error(`artifact ${artifact.URI}: no ${zip} (npm run build:components)`);
+    const outDir = join(decompressedPath, name);
+    rmSync(outDir, { recursive: true, force: true });
+    mkdirSync(outDir, { recursive: true });
+    execFileSync('unzip', ['-q', zip, '-d', outDir]);
   }
 }

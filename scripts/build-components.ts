@@ -1,0 +1,244 @@
+/**
+ * Builds one self-contained artifact zip per component and platform:
+ *   npm run build:components [-- --platform amd64|aarch64|all] [--sqlite-arm64 FILE]
+ *
+ * Each zip holds the component bundled with esbuild (`main.js`), the files it reads beside it (the
+ * shipped model), and `node_modules/` with only the native packages its bundle imports plus their
+ * runtime dependencies, pruned to the target platform's binaries: no `npm install` on the device and no
+ * network at install time. Greengrass unpacks `<name>.zip` into `{artifacts:decompressedPath}/<name>/`,
+ * where the recipes' Run step finds `main.js`.
+ *
+ * better-sqlite3 has no aarch64 binary in its package: it is compiled for the target, either given
+ * (`--sqlite-arm64`) or cross-compiled here with g++-aarch64-linux-gnu and node-gyp against this Node's
+ * headers. Output: greengrass-build/artifacts/<platform>/<name>.zip and greengrass-build/size-report.json.
+ */
+import { execFileSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { arch } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { loadRecipe } from '../shared/src/runtime/host/recipe';
+import { NATIVE_EXTERNALS } from '../shared/src/runtime/host/local-artifacts';
+
+export type Platform = 'amd64' | 'aarch64';
+const NODE_ARCH: Record<Platform, 'x64' | 'arm64'> = { amd64: 'x64', aarch64: 'arm64' };
+const ROOT = resolve(__dirname, '..');
+const NODE_MODULES = join(ROOT, 'node_modules');
+
+/** Dependencies that only install scripts use; nothing loads them at run time. */
+const INSTALL_ONLY = new Set(['prebuild-install', 'adm-zip', 'global-agent']);
+
+function fail(line: string): never {
+  console.error(line);
+  process.exit(1);
+}
+
+function dirSize(path: string): number {
+  const s = statSync(path);
+  if (!s.isDirectory()) return s.size;
+  return readdirSync(path).reduce((n, f) => n + dirSize(join(path, f)), 0);
+}
+
+/** A package and the runtime dependencies it pulls in, from the project's (flat) node_modules. */
+function runtimeClosure(roots: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const visit = (name: string): void => {
+    if (seen.has(name) || INSTALL_ONLY.has(name)) return;
+    const manifest = join(NODE_MODULES, name, 'package.json');
+    if (!existsSync(manifest)) fail(`build: ${name} is not installed; run npm ci first`);
+    seen.add(name);
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { dependencies?: Record<string, string> };
+    for (const dep of Object.keys(pkg.dependencies ?? {})) visit(dep);
+  };
+  roots.forEach(visit);
+  return [...seen].sort();
+}
+
+/** Removes what other platforms need, and sources and build leftovers nothing loads. */
+function prune(pkgDir: string, name: string, platform: Platform, sqliteArm64: string | undefined): void {
+  const target = NODE_ARCH[platform];
+  if (name === 'aws-crt') {
+    const bin = join(pkgDir, 'dist', 'bin');
+    for (const d of readdirSync(bin))
+      if (d !== `linux-${target}-glibc`) rmSync(join(bin, d), { recursive: true });
+    rmSync(join(pkgDir, 'dist.browser'), { recursive: true, force: true });
+  }
+  if (name === 'onnxruntime-node') {
+    const napi = join(pkgDir, 'bin', 'napi-v6');
+    for (const os of readdirSync(napi)) if (os !== 'linux') rmSync(join(napi, os), { recursive: true });
+    for (const a of readdirSync(join(napi, 'linux')))
+      if (a !== target) rmSync(join(napi, 'linux', a), { recursive: true });
+    rmSync(join(pkgDir, 'script'), { recursive: true, force: true });
+  }
+  if (name === 'better-sqlite3') {
+    for (const d of ['deps', 'src', 'docs']) rmSync(join(pkgDir, d), { recursive: true, force: true });
+    const release = join(pkgDir, 'build', 'Release');
+    const keep = join(release, 'better_sqlite3.node');
+    const binary = platform === 'aarch64' && arch() !== 'arm64' ? sqliteArm64 : keep;
+    if (binary === undefined) fail('build: no aarch64 better-sqlite3 binary (pass --sqlite-arm64 FILE)');
+    const copy = readFileSync(binary);
+    // ELF e_machine (offset 18): 0x3e x86-64, 0xb7 AArch64. A binary of the wrong platform never ships.
+    const machine = copy.readUInt16LE(18);
+    if (machine !== (platform === 'amd64' ? 0x3e : 0xb7))
+      fail(`build: ${binary} is not a ${platform} binary (ELF machine 0x${machine.toString(16)})`);
+    rmSync(join(pkgDir, 'build'), { recursive: true, force: true });
+    mkdirSync(release, { recursive: true });
+    writeFileSync(keep, copy);
+  }
+}
+
+/** Cross-compiles better-sqlite3 for aarch64 (once; cached under .tmp/cross). */
+function crossCompileSqlite(): string {
+  const out = join(ROOT, '.tmp', 'cross', 'better_sqlite3-arm64.node');
+  if (existsSync(out)) return out;
+  try {
+    execFileSync('aarch64-linux-gnu-g++', ['--version'], { stdio: 'ignore' });
+  } catch {
+    fail(
+      'build: aarch64 needs g++-aarch64-linux-gnu (sudo apt-get install -y g++-aarch64-linux-gnu) or --sqlite-arm64 FILE',
+    );
+  }
+  const work = join(ROOT, '.tmp', 'cross', 'better-sqlite3');
+  rmSync(work, { recursive: true, force: true });
+  cpSync(join(NODE_MODULES, 'better-sqlite3'), work, { recursive: true });
+  rmSync(join(work, 'build'), { recursive: true, force: true });
+  console.log('cross-compiling better-sqlite3 for aarch64 (about a minute and a half)');
+  const nodeDir = dirname(dirname(process.execPath));
+  execFileSync(
+    'npx',
+    ['--yes', 'node-gyp@11', 'rebuild', '--release', '--arch=arm64', `--nodedir=${nodeDir}`],
+    {
+      cwd: work,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        ...process.env,
+        CC: 'aarch64-linux-gnu-gcc',
+        CXX: 'aarch64-linux-gnu-g++',
+        LINK: 'aarch64-linux-gnu-g++',
+        AR: 'aarch64-linux-gnu-ar',
+      },
+    },
+  );
+  cpSync(join(work, 'build', 'Release', 'better_sqlite3.node'), out);
+  return out;
+}
+
+export interface BuiltArtifact {
+  readonly component: string;
+  readonly artifact: string;
+  readonly platform: Platform;
+  readonly zip: string;
+  readonly zipBytes: number;
+  readonly unpackedBytes: number;
+  readonly nativePackages: readonly string[];
+}
+
+export async function buildComponents(
+  platforms: readonly Platform[],
+  outDir: string,
+  sqliteArm64?: string,
+): Promise<BuiltArtifact[]> {
+  try {
+    execFileSync('zip', ['-v'], { stdio: 'ignore' });
+  } catch {
+    fail('build: needs zip (sudo apt-get install -y zip)');
+  }
+  const recipesDir = join(ROOT, 'recipes');
+  const built: BuiltArtifact[] = [];
+  const arm64Sqlite =
+    platforms.includes('aarch64') && arch() !== 'arm64' ? (sqliteArm64 ?? crossCompileSqlite()) : undefined;
+  for (const file of readdirSync(recipesDir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()) {
+    const recipe = loadRecipe(join(recipesDir, file));
+    const names = new Set(
+      recipe.Manifests.flatMap((m) => m.Artifacts ?? [])
+        .filter((a) => a.URI.endsWith('.zip'))
+        .map((a) => basename(a.URI, '.zip')),
+    );
+    for (const name of names)
+      for (const platform of platforms) {
+        const stage = join(outDir, 'stage', platform, name);
+        rmSync(stage, { recursive: true, force: true });
+        mkdirSync(stage, { recursive: true });
+        const result = await build({
+          entryPoints: [join(ROOT, 'components', name, 'src', 'main.ts')],
+          outfile: join(stage, 'main.js'),
+          bundle: true,
+          platform: 'node',
+          target: 'node20',
+          format: 'cjs',
+          minify: false,
+          sourcemap: false,
+          external: NATIVE_EXTERNALS,
+          metafile: true,
+          logLevel: 'silent',
+        });
+        const imported = new Set(
+          Object.values(result.metafile.outputs).flatMap((o) =>
+            o.imports.filter((i) => i.external).map((i) => i.path.split('/')[0] ?? i.path),
+          ),
+        );
+        const natives = NATIVE_EXTERNALS.filter((n) => imported.has(n));
+        for (const pkg of runtimeClosure(natives)) {
+          const dest = join(stage, 'node_modules', pkg);
+          cpSync(join(NODE_MODULES, pkg), dest, { recursive: true, dereference: true });
+          rmSync(join(dest, 'node_modules'), { recursive: true, force: true });
+          prune(dest, pkg, platform, arm64Sqlite);
+        }
+        const models = join(ROOT, 'components', name, 'models');
+        if (existsSync(models)) cpSync(models, join(stage, 'models'), { recursive: true });
+        const zip = join(outDir, 'artifacts', platform, `${name}.zip`);
+        mkdirSync(dirname(zip), { recursive: true });
+        rmSync(zip, { force: true });
+        execFileSync('zip', ['-qr', '-X', zip, '.'], { cwd: stage });
+        built.push({
+          component: recipe.ComponentName,
+          artifact: `${name}.zip`,
+          platform,
+          zip,
+          zipBytes: statSync(zip).size,
+          unpackedBytes: dirSize(stage),
+          nativePackages: natives,
+        });
+      }
+  }
+  writeFileSync(join(outDir, 'size-report.json'), `${JSON.stringify(built, null, 2)}\n`);
+  return built;
+}
+
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  const value = (n: string): string | undefined => {
+    const i = argv.indexOf(n);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const platform = value('--platform') ?? 'all';
+  const platforms: Platform[] =
+    platform === 'all'
+      ? ['amd64', 'aarch64']
+      : platform === 'amd64' || platform === 'aarch64'
+        ? [platform]
+        : fail(`build: unknown platform ${platform}`);
+  const out = resolve(value('--out') ?? join(ROOT, 'greengrass-build'));
+  buildComponents(platforms, out, value('--sqlite-arm64'))
+    .then((built) => {
+      const mb = (n: number): string => (n / 1e6).toFixed(1).padStart(6);
+      console.log('component                 platform  zip MB  unpacked MB  native packages');
+      for (const b of built)
+        console.log(
+          `${b.component.padEnd(26)}${b.platform.padEnd(10)}${mb(b.zipBytes)}  ${mb(b.unpackedBytes)}       ${b.nativePackages.join(', ')}`,
+        );
+      console.log(`wrote ${join(out, 'artifacts')} and ${join(out, 'size-report.json')}`);
+    })
+    .catch((err: unknown) => fail(`build: ${err instanceof Error ? err.message : String(err)}`));
+}

@@ -1,0 +1,65 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { arch, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildComponents, type BuiltArtifact, type Platform } from '../../scripts/build-components';
+import { ComponentLauncher } from '../../shared/src/runtime/host/launcher';
+import { REPO_ROOT } from '../support/child';
+import { captureLogger, startHost } from '../support/ipc';
+import { useTempDir } from '../support/temp-dir';
+
+jest.setTimeout(300_000);
+
+const HOST_PLATFORM: Platform = arch() === 'arm64' ? 'aarch64' : 'amd64';
+const OTHER =
+  HOST_PLATFORM === 'amd64' ? /linux-arm64|linux\/arm64|darwin|win32/ : /linux-x64|linux\/x64|darwin|win32/;
+const COMPONENTS = ['com.edgedr.Buffer', 'com.edgedr.Ingest', 'com.edgedr.Inference', 'com.edgedr.Replay'];
+
+describe('built artifacts', () => {
+  const tempDir = useTempDir('ggdr-artifacts-');
+  let built: BuiltArtifact[] = [];
+  // One build for both tests, in a directory of its own.
+  const out = mkdtempSync(join(tmpdir(), 'ggdr-artifacts-build-'));
+  beforeAll(async () => {
+    built = await buildComponents([HOST_PLATFORM], out);
+  });
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('builds one zip per component, with only this platform native binaries', () => {
+    expect(built.map((b) => b.component).sort()).toEqual([...COMPONENTS].sort());
+    for (const b of built) {
+      const entries = execFileSync('unzip', ['-Z1', b.zip]).toString().split('\n');
+      expect(entries).toContain('main.js');
+      expect(entries.filter((e) => OTHER.test(e))).toEqual([]);
+      expect(entries.some((e) => e.startsWith('node_modules/prebuild-install/'))).toBe(false);
+    }
+    const inference = built.find((b) => b.component === 'com.edgedr.Inference');
+    expect(inference?.nativePackages).toEqual(['aws-crt', 'onnxruntime-node']);
+    expect(execFileSync('unzip', ['-Z1', inference!.zip]).toString()).toContain('models/default.onnx');
+  });
+
+  it('runs every component from its unpacked zip under the local IPC host, with nothing but Node', async () => {
+    const logs = captureLogger();
+    const root = join(tempDir(), 'gateway');
+    const host = await startHost(tempDir(), logs.logger);
+    const launcher = new ComponentLauncher({
+      host,
+      projectRoot: REPO_ROOT,
+      rootDir: root,
+      recipesDir: join(REPO_ROOT, 'recipes'),
+      thingName: 'gw-artifacts',
+      region: 'eu-west-1',
+      logger: logs.logger,
+      prebuiltArtifactsDir: join(out, 'artifacts', HOST_PLATFORM),
+    });
+    try {
+      await launcher.launch(['com.edgedr.Buffer']);
+      await launcher.waitForState('com.edgedr.Buffer', 'RUNNING', 30_000);
+      await launcher.launch(COMPONENTS.slice(1));
+      for (const name of COMPONENTS) await launcher.waitForState(name, 'RUNNING', 60_000);
+    } finally {
+      await launcher.stopAll();
+      await host.stop();
+    }
+  });
+});
