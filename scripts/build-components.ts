@@ -5,12 +5,13 @@
  * Each zip holds the component bundled with esbuild (`main.js`), the files it reads beside it (the
  * shipped model), and `node_modules/` with only the native packages its bundle imports plus their
  * runtime dependencies, pruned to the target platform's binaries: no `npm install` on the device and no
- * network at install time. Greengrass unpacks `<name>.zip` into `{artifacts:decompressedPath}/<name>/`,
- * where the recipes' Run step finds `main.js`.
+ * network at install time. Greengrass unpacks `<name>-<platform>.zip` into
+ * `{artifacts:decompressedPath}/<name>-<platform>/`, where that platform's Run step finds `main.js`.
  *
  * better-sqlite3 has no aarch64 binary in its package: it is compiled for the target, either given
  * (`--sqlite-arm64`) or cross-compiled here with g++-aarch64-linux-gnu and node-gyp against this Node's
- * headers. Output: greengrass-build/artifacts/<platform>/<name>.zip and greengrass-build/size-report.json.
+ * headers. Output: greengrass-build/artifacts/<name>-<platform>.zip (the names the recipes' manifests use)
+ * and greengrass-build/size-report.json.
  */
 import { execFileSync } from 'node:child_process';
 import {
@@ -27,7 +28,7 @@ import { arch } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { loadRecipe } from '../shared/src/runtime/host/recipe';
-import { NATIVE_EXTERNALS } from '../shared/src/runtime/host/local-artifacts';
+import { componentOfArtifact, NATIVE_EXTERNALS } from '../shared/src/runtime/host/local-artifacts';
 
 export type Platform = 'amd64' | 'aarch64';
 const NODE_ARCH: Record<Platform, 'x64' | 'arm64'> = { amd64: 'x64', aarch64: 'arm64' };
@@ -160,14 +161,13 @@ export async function buildComponents(
     .filter((f) => f.endsWith('.yaml'))
     .sort()) {
     const recipe = loadRecipe(join(recipesDir, file));
-    const names = new Set(
-      recipe.Manifests.flatMap((m) => m.Artifacts ?? [])
-        .filter((a) => a.URI.endsWith('.zip'))
-        .map((a) => basename(a.URI, '.zip')),
-    );
-    for (const name of names)
-      for (const platform of platforms) {
-        const stage = join(outDir, 'stage', platform, name);
+    for (const manifest of recipe.Manifests)
+      for (const a of manifest.Artifacts ?? []) {
+        const platform = manifest.Platform?.architecture as Platform | undefined;
+        if (!a.URI.endsWith('.zip') || platform === undefined || !platforms.includes(platform)) continue;
+        const artifact = basename(a.URI, '.zip');
+        const name = componentOfArtifact(artifact);
+        const stage = join(outDir, 'stage', artifact);
         rmSync(stage, { recursive: true, force: true });
         mkdirSync(stage, { recursive: true });
         const result = await build({
@@ -197,13 +197,13 @@ export async function buildComponents(
         }
         const models = join(ROOT, 'components', name, 'models');
         if (existsSync(models)) cpSync(models, join(stage, 'models'), { recursive: true });
-        const zip = join(outDir, 'artifacts', platform, `${name}.zip`);
+        const zip = join(outDir, 'artifacts', `${artifact}.zip`);
         mkdirSync(dirname(zip), { recursive: true });
         rmSync(zip, { force: true });
         execFileSync('zip', ['-qr', '-X', zip, '.'], { cwd: stage });
         built.push({
           component: recipe.ComponentName,
-          artifact: `${name}.zip`,
+          artifact: `${artifact}.zip`,
           platform,
           zip,
           zipBytes: statSync(zip).size,

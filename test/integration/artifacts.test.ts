@@ -50,7 +50,7 @@ describe('built artifacts', () => {
       thingName: 'gw-artifacts',
       region: 'eu-west-1',
       logger: logs.logger,
-      prebuiltArtifactsDir: join(out, 'artifacts', HOST_PLATFORM),
+      prebuiltArtifactsDir: join(out, 'artifacts'),
     });
     try {
       await launcher.launch(['com.edgedr.Buffer']);

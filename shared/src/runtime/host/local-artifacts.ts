@@ -4,13 +4,18 @@ import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Manifest } from './recipe';
 
+/** Artifacts are `<component>-<platform>.zip` (one per platform); the component is its directory name. */
+export function componentOfArtifact(name: string): string {
+  return name.replace(/-(aarch64|amd64)$/, '');
+}
+
 /** Native packages load their own binaries and stay outside the bundle. */
 export const NATIVE_EXTERNALS = ['better-sqlite3', 'aws-crt', 'onnxruntime-node'];
 
 /**
  * Builds, for local runs, what the recipe's ZIP artifacts unpack to on a gateway: for an artifact
- * `<name>.zip`, the bundle of `components/<name>/src/main.ts` at `<decompressedPath>/<name>/main.js`,
- * with `components/<name>/models/` beside it when there is one.
+ * `<name>-<platform>.zip`, the bundle of `components/<name>/src/main.ts` at
+ * `<decompressedPath>/<name>-<platform>/main.js`, with `components/<name>/models/` beside it.
  * Native modules resolve from the project's node_modules (NODE_PATH); packaged artifacts carry their own.
  */
 export async function buildLocalArtifacts(
@@ -21,7 +26,8 @@ export async function buildLocalArtifacts(
   for (const artifact of manifest.Artifacts ?? []) {
     if (artifact.Unarchive !== 'ZIP' || !artifact.URI.endsWith('.zip')) continue;
     const name = basename(artifact.URI, '.zip');
-    const entry = join(projectRoot, 'components', name, 'src', 'main.ts');
+    const component = componentOfArtifact(name);
+    const entry = join(projectRoot, 'components', component, 'src', 'main.ts');
     if (!existsSync(entry)) throw new Error(`artifact ${artifact.URI}: no entry point ${entry}`);
     const outDir = join(decompressedPath, name);
     mkdirSync(outDir, { recursive: true });
@@ -37,7 +43,7 @@ export async function buildLocalArtifacts(
       logLevel: 'silent',
     });
     // Files the component reads beside its bundle (the shipped model).
-    const models = join(projectRoot, 'components', name, 'models');
+    const models = join(projectRoot, 'components', component, 'models');
     if (existsSync(models)) cpSync(models, join(outDir, 'models'), { recursive: true });
   }
 }
