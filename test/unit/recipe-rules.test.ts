@@ -28,7 +28,7 @@ const VARIABLE =
 
 interface Manifest {
   Platform?: { os?: string; architecture?: string; runtime?: string };
-  Lifecycle?: Record<string, unknown>;
+  Lifecycle?: Record<string, string | Record<string, string>>;
   Artifacts?: { URI: string; Unarchive?: string }[];
 }
 
@@ -57,12 +57,12 @@ describe.each(files)('recipe %s, as gdk and the nucleus read it', (file) => {
         );
         expect(a.Unarchive).toBe('ZIP');
       }
-      const run = String(m.Lifecycle?.['Run'] ?? '');
+      const run = JSON.stringify(m.Lifecycle?.['Run'] ?? '');
       const zip = (m.Artifacts ?? [])[0]?.URI.split('/')
         .at(-1)
         ?.replace(/\.zip$/, '');
       expect(run).toContain(`{artifacts:decompressedPath}/${zip ?? '?'}/main.js`);
-      expect(String(m.Lifecycle?.['Install'] ?? '')).toContain('needs Node.js >= 20');
+      expect(JSON.stringify(m.Lifecycle?.['Install'] ?? '')).toContain('needs Node.js >= 20');
     }
   });
 
