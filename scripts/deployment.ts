@@ -1,0 +1,128 @@
+/**
+ * Writes the `aws greengrassv2 create-deployment` document for a thing group:
+ *   npm run deployment -- --spec deploy.yaml [--out deployment.json]
+ *   aws greengrassv2 create-deployment --cli-input-json file://deployment.json --region eu-west-1
+ *
+ * The spec names the thing group and, per component, the configuration to merge over the recipe's
+ * DefaultConfiguration (regions with endpoints and certificate paths, sources, quotas). Each merged
+ * configuration is checked with the component's own schema before anything is written, so a typo or a
+ * wrong type fails here, not on a gateway. Components not named in the spec are deployed with their
+ * defaults; every component is deployed at the version its recipe carries.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { bufferConfigSchema } from '../components/buffer/src/config';
+import { inferenceConfigSchema } from '../components/inference/src/config';
+import { ingestConfigSchema } from '../components/ingest/src/config';
+import { replayConfigSchema } from '../components/replay/src/config';
+import { checkConfig } from '../shared/src/config';
+import { withoutAccessControl } from '../shared/src/component/run';
+import { deepMerge, type JsonTree } from '../shared/src/runtime/host/config-tree';
+import { defaultConfiguration, loadRecipe } from '../shared/src/runtime/host/recipe';
+
+const ROOT = resolve(__dirname, '..');
+
+const SCHEMAS: Record<string, z.ZodType> = {
+  'com.edgedr.Buffer': bufferConfigSchema,
+  'com.edgedr.Ingest': ingestConfigSchema,
+  'com.edgedr.Inference': inferenceConfigSchema,
+  'com.edgedr.Replay': replayConfigSchema,
+};
+
+const specSchema = z.strictObject({
+  thingGroupArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iot:[a-z0-9-]+:\d{12}:thinggroup\/[A-Za-z0-9:_-]+$/, 'a thing group ARN'),
+  deploymentName: z.string().min(1).optional(),
+  /** Per component: the configuration merged over its DefaultConfiguration. */
+  components: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+  /** Rollout: how fast the deployment's job reaches the group's devices. */
+  rollout: z
+    .strictObject({
+      maximumPerMinute: z.number().int().min(1).max(1_000).default(10),
+      abortOnFailurePercent: z.number().min(0).max(100).default(10),
+    })
+    .default({ maximumPerMinute: 10, abortOnFailurePercent: 10 }),
+});
+export type DeploymentSpec = z.input<typeof specSchema>;
+
+export interface DeploymentDocument {
+  readonly targetArn: string;
+  readonly deploymentName: string;
+  readonly components: Record<string, { componentVersion: string; configurationUpdate?: { merge: string } }>;
+  readonly deploymentPolicies: Record<string, unknown>;
+  readonly iotJobConfiguration: Record<string, unknown>;
+}
+
+/** Builds and checks the document; throws with every problem, naming component and key. */
+export function deploymentDocument(rawSpec: unknown, recipesDir = join(ROOT, 'recipes')): DeploymentDocument {
+  const parsed = specSchema.safeParse(rawSpec);
+  if (!parsed.success)
+    throw new Error(
+      `deployment spec: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  const spec = parsed.data;
+  const unknown = Object.keys(spec.components).filter((c) => !(c in SCHEMAS));
+  if (unknown.length > 0) throw new Error(`deployment spec: unknown components ${unknown.join(', ')}`);
+  const problems: string[] = [];
+  const components: DeploymentDocument['components'] = {};
+  for (const [name, schema] of Object.entries(SCHEMAS)) {
+    const recipe = loadRecipe(join(recipesDir, `${name}.yaml`));
+    const merge = (spec.components[name] ?? {}) as JsonTree;
+    const verdict = checkConfig(schema, withoutAccessControl(deepMerge(defaultConfiguration(recipe), merge)));
+    if (!verdict.ok) problems.push(`${name}: ${verdict.message}`);
+    components[name] = {
+      componentVersion: recipe.ComponentVersion,
+      ...(Object.keys(merge).length === 0 ? {} : { configurationUpdate: { merge: JSON.stringify(merge) } }),
+    };
+  }
+  if (problems.length > 0) throw new Error(`deployment spec: ${problems.join('; ')}`);
+  const group = spec.thingGroupArn.split('/').at(-1) ?? 'group';
+  return {
+    targetArn: spec.thingGroupArn,
+    deploymentName: spec.deploymentName ?? `edgedr-${group}`,
+    components,
+    deploymentPolicies: {
+      failureHandlingPolicy: 'ROLLBACK',
+      componentUpdatePolicy: { timeoutInSeconds: 60, action: 'NOTIFY_COMPONENTS' },
+      configurationValidationPolicy: { timeoutInSeconds: 60 },
+    },
+    iotJobConfiguration: {
+      jobExecutionsRolloutConfig: { maximumPerMinute: spec.rollout.maximumPerMinute },
+      abortConfig: {
+        criteriaList: [
+          {
+            failureType: 'FAILED',
+            action: 'CANCEL',
+            thresholdPercentage: spec.rollout.abortOnFailurePercent,
+            minNumberOfExecutedThings: 1,
+          },
+        ],
+      },
+    },
+  };
+}
+
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  const value = (n: string): string | undefined => {
+    const i = argv.indexOf(n);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const specPath = value('--spec');
+  if (specPath === undefined) {
+    console.error('usage: npm run deployment -- --spec deploy.yaml [--out deployment.json]');
+    process.exit(2);
+  }
+  try {
+    const doc = deploymentDocument(parse(readFileSync(specPath, 'utf8')));
+    const out = value('--out') ?? 'deployment.json';
+    writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
+    console.log(`wrote ${out}: aws greengrassv2 create-deployment --cli-input-json file://${out}`);
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  }
+}
