@@ -1,6 +1,6 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { regionFileProblems, regionsSchema } from '../../components/replay/src/regions';
+import { regionFileProblems, regionsSchema, resolveClientId } from '../../components/replay/src/regions';
 import { parseConfig } from '../../shared/src/config';
 import { thrownBy } from '../support/thrown';
 import { useTempDir } from '../support/temp-dir';
@@ -74,5 +74,12 @@ describe('replay regions', () => {
   it('reports a client id equal to the thing name, which would disconnect the nucleus', () => {
     const ok = parseConfig(regionsSchema, [region('eu-west-1', 0, { clientId: 'gw-1' })], 'regions');
     expect(regionFileProblems(ok, 'gw-1').join()).toContain('clientId must differ from the thing name gw-1');
+    const templated = parseConfig(
+      regionsSchema,
+      [region('eu-west-1', 0, { clientId: '{thing}' })],
+      'regions',
+    );
+    expect(regionFileProblems(templated, 'gw-1').join()).toContain('clientId must differ');
+    expect(resolveClientId('{thing}-replay-eu-west-1', 'gw-1')).toBe('gw-1-replay-eu-west-1');
   });
 });

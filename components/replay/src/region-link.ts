@@ -1,7 +1,7 @@
 import { io, iot, mqtt5 } from 'aws-iot-device-sdk-v2';
 import type { Logger } from '../../../shared/src/logger';
 import type { ReplayConfig } from './config';
-import type { RegionConfig } from './regions';
+import { resolveClientId, type RegionConfig } from './regions';
 import { diagnoseRegion, type Diagnosis } from './tls-diagnosis';
 
 export interface PublishOptions {
@@ -95,7 +95,7 @@ export class RegionLink {
     builder.withCertificateAuthorityFromPath(undefined, r.caPath);
     builder.withPort(r.port);
     builder.withConnectProperties({
-      clientId: r.clientId,
+      clientId: resolveClientId(r.clientId, this.thingName),
       keepAliveIntervalSeconds: c.keepAliveSeconds,
       willDelayIntervalSeconds: 0,
       will: {

@@ -15,6 +15,7 @@ export const regionSchema = z.strictObject({
   privateKeyPath: z.string().min(1),
   caPath: z.string().min(1),
   priority: cfg.int((n) => n.min(0)),
+  /** `{thing}` is replaced by the thing name, so one deployment gives every gateway its own client id. */
   clientId: z.string().min(1).max(128),
   /** `warm`: connected and probed while standing by; `cold`: connected only when needed. */
   standby: z.enum(['warm', 'cold']).default('warm'),
@@ -22,6 +23,10 @@ export const regionSchema = z.strictObject({
   iotCoreFlowControl: cfg.bool().default(true),
 });
 export type RegionConfig = z.output<typeof regionSchema>;
+
+export function resolveClientId(clientId: string, thingName: string): string {
+  return clientId.replaceAll('{thing}', thingName);
+}
 
 /** Empty is valid (the recipe's default): Replay then runs, keeps everything in the store and says why. */
 export const regionsSchema = z.array(regionSchema).superRefine((regions, ctx) => {
@@ -51,7 +56,7 @@ export const regionsSchema = z.array(regionSchema).superRefine((regions, ctx) =>
 export function regionFileProblems(regions: readonly RegionConfig[], thingName: string): string[] {
   const problems: string[] = [];
   for (const r of regions) {
-    if (r.clientId === thingName) {
+    if (resolveClientId(r.clientId, thingName) === thingName) {
       problems.push(
         `region ${r.name}: clientId must differ from the thing name ${thingName} (the nucleus uses it)`,
       );
