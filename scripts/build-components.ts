@@ -195,6 +195,11 @@ export async function buildComponents(
           rmSync(join(dest, 'node_modules'), { recursive: true, force: true });
           prune(dest, pkg, platform, arm64Sqlite);
         }
+        // better-sqlite3 is bound to the Node ABI it was built for: the recipes' Install step compares.
+        writeFileSync(
+          join(stage, 'node-abi.json'),
+          `${JSON.stringify({ node: process.version, modules: process.versions.modules })}\n`,
+        );
         const models = join(ROOT, 'components', name, 'models');
         if (existsSync(models)) cpSync(models, join(stage, 'models'), { recursive: true });
         const zip = join(outDir, 'artifacts', `${artifact}.zip`);

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { buildComponents, type BuiltArtifact, type Platform } from '../../scripts/build-components';
 import { ComponentLauncher } from '../../shared/src/runtime/host/launcher';
 import { REPO_ROOT } from '../support/child';
@@ -30,6 +30,7 @@ describe('built artifacts', () => {
     for (const b of built) {
       const entries = execFileSync('unzip', ['-Z1', b.zip]).toString().split('\n');
       expect(entries).toContain('main.js');
+      expect(entries).toContain('node-abi.json');
       expect(entries.filter((e) => OTHER.test(e))).toEqual([]);
       expect(entries.some((e) => e.startsWith('node_modules/prebuild-install/'))).toBe(false);
     }
@@ -57,6 +58,42 @@ describe('built artifacts', () => {
       await launcher.waitForState('com.edgedr.Buffer', 'RUNNING', 30_000);
       await launcher.launch(COMPONENTS.slice(1));
       for (const name of COMPONENTS) await launcher.waitForState(name, 'RUNNING', 60_000);
+    } finally {
+      await launcher.stopAll();
+      await host.stop();
+    }
+  });
+
+  it('refuses, at Install, artifacts built for another Node ABI, with one line saying so', async () => {
+    // Re-pack the Buffer zip as if it had been built by another Node major.
+    const buffer = built.find((b) => b.component === 'com.edgedr.Buffer')!;
+    const unpacked = join(tempDir(), 'repack');
+    execFileSync('unzip', ['-q', buffer.zip, '-d', unpacked]);
+    writeFileSync(join(unpacked, 'node-abi.json'), JSON.stringify({ node: 'v99.0.0', modules: '999' }));
+    const artifacts = join(tempDir(), 'artifacts');
+    mkdirSync(artifacts);
+    execFileSync('zip', ['-qr', join(artifacts, basename(buffer.zip)), '.'], { cwd: unpacked });
+
+    const logs = captureLogger();
+    const root = join(tempDir(), 'gateway');
+    const host = await startHost(tempDir(), logs.logger);
+    const launcher = new ComponentLauncher({
+      host,
+      projectRoot: REPO_ROOT,
+      rootDir: root,
+      recipesDir: join(REPO_ROOT, 'recipes'),
+      thingName: 'gw-artifacts',
+      region: 'eu-west-1',
+      logger: logs.logger,
+      prebuiltArtifactsDir: artifacts,
+      restartDelayMs: 100,
+    });
+    try {
+      await launcher.launch(['com.edgedr.Buffer']);
+      await launcher.waitForState('com.edgedr.Buffer', 'BROKEN', 30_000);
+      expect(readFileSync(launcher.logPath('com.edgedr.Buffer'), 'utf8')).toContain(
+        'com.edgedr.Buffer was built for Node v99.0.0 (ABI 999)',
+      );
     } finally {
       await launcher.stopAll();
       await host.stop();
