@@ -25,6 +25,24 @@ describe('built artifacts', () => {
   });
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
+  /** The local IPC host and a launcher that runs components from the built zips in `artifacts`. */
+  async function gatewayOver(artifacts: string) {
+    const logs = captureLogger();
+    const host = await startHost(tempDir(), logs.logger);
+    const launcher = new ComponentLauncher({
+      host,
+      projectRoot: REPO_ROOT,
+      rootDir: join(tempDir(), 'gateway'),
+      recipesDir: join(REPO_ROOT, 'recipes'),
+      thingName: 'gw-artifacts',
+      region: 'eu-west-1',
+      logger: logs.logger,
+      prebuiltArtifactsDir: artifacts,
+      restartDelayMs: 100,
+    });
+    return { host, launcher };
+  }
+
   it('builds one zip per component, with only this platform native binaries', () => {
     expect(built.map((b) => b.component).sort()).toEqual([...COMPONENTS].sort());
     for (const b of built) {
@@ -40,19 +58,7 @@ describe('built artifacts', () => {
   });
 
   it('runs every component from its unpacked zip under the local IPC host, with nothing but Node', async () => {
-    const logs = captureLogger();
-    const root = join(tempDir(), 'gateway');
-    const host = await startHost(tempDir(), logs.logger);
-    const launcher = new ComponentLauncher({
-      host,
-      projectRoot: REPO_ROOT,
-      rootDir: root,
-      recipesDir: join(REPO_ROOT, 'recipes'),
-      thingName: 'gw-artifacts',
-      region: 'eu-west-1',
-      logger: logs.logger,
-      prebuiltArtifactsDir: join(out, 'artifacts'),
-    });
+    const { host, launcher } = await gatewayOver(join(out, 'artifacts'));
     try {
       await launcher.launch(['com.edgedr.Buffer']);
       await launcher.waitForState('com.edgedr.Buffer', 'RUNNING', 30_000);
@@ -74,20 +80,7 @@ describe('built artifacts', () => {
     mkdirSync(artifacts);
     execFileSync('zip', ['-qr', join(artifacts, basename(buffer.zip)), '.'], { cwd: unpacked });
 
-    const logs = captureLogger();
-    const root = join(tempDir(), 'gateway');
-    const host = await startHost(tempDir(), logs.logger);
-    const launcher = new ComponentLauncher({
-      host,
-      projectRoot: REPO_ROOT,
-      rootDir: root,
-      recipesDir: join(REPO_ROOT, 'recipes'),
-      thingName: 'gw-artifacts',
-      region: 'eu-west-1',
-      logger: logs.logger,
-      prebuiltArtifactsDir: artifacts,
-      restartDelayMs: 100,
-    });
+    const { host, launcher } = await gatewayOver(artifacts);
     try {
       await launcher.launch(['com.edgedr.Buffer']);
       await launcher.waitForState('com.edgedr.Buffer', 'BROKEN', 30_000);
