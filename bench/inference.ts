@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { defaultModelPath, readModelFile } from '../components/inference/src/adapters/model-files';
 import { OnnxAnomalyModel } from '../components/inference/src/adapters/onnx-model';
 import { DEFAULT_MEASUREMENTS } from '../components/inference/src/config';
-import { featureNames, windowFeatures } from '../components/inference/src/core/features';
+import { featureNames, slidingWindowFeatures } from '../components/inference/src/core/features';
 import { DEFAULT_FIT, fitPca, pcaToOnnx, scorePca } from '../components/inference/src/core/pca';
 import { PumpSimulator } from '../dev/pump-simulator';
 import { nodePidInGroup, rssBytes } from '../dev/proc';
@@ -21,7 +21,7 @@ function simulatedWindows(count: number, seed: number): number[][] {
     const r = sim.next()[0]!;
     rows.push(DEFAULT_MEASUREMENTS.map((m) => r.measurements[m]!));
   }
-  return Array.from({ length: count }, (_, i) => windowFeatures(rows.slice(i, i + 5)));
+  return slidingWindowFeatures(rows, 5);
 }
 
 const percentile = (sorted: readonly number[], p: number): number =>

@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { argValue } from '../dev/args';
 import { printTable, fmt } from '../bench/table';
 import { DEFAULT_FIT } from '../components/inference/src/core/pca';
 import { evaluateFile, readSkabDir, summarise, type DetectorSettings, type SkabFile } from './skab';
@@ -37,12 +38,6 @@ const LEADERBOARD_CHANGEPOINT: [string, number, number, number][] = [
   ['T²+Q', 25.35, 14.51, 31.33],
   ['Conv-AE', 23.61, 21.54, 27.55],
 ];
-
-function argValue(args: readonly string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i >= 0) return args[i + 1];
-  return args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
-}
 
 async function skab(args: readonly string[]): Promise<void> {
   const data = resolve(argValue(args, '--data') ?? '../shared/data/SKAB');

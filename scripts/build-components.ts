@@ -27,6 +27,7 @@ import {
 import { arch } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { argValue } from '../dev/args';
 import { loadRecipe } from '../shared/src/runtime/host/recipe';
 import { componentOfArtifact, NATIVE_EXTERNALS } from '../shared/src/runtime/host/local-artifacts';
 
@@ -223,10 +224,7 @@ export async function buildComponents(
 
 if (require.main === module) {
   const argv = process.argv.slice(2);
-  const value = (n: string): string | undefined => {
-    const i = argv.indexOf(n);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const value = (n: string): string | undefined => argValue(argv, n);
   const platform = value('--platform') ?? 'all';
   const platforms: Platform[] =
     platform === 'all'

@@ -14,6 +14,7 @@
  */
 import { mkdirSync, openSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { argValue } from '../dev/args';
 import { nodePidInGroup, rssBytes } from '../dev/proc';
 import { PumpSimulator, seededRandom } from '../dev/pump-simulator';
 import { startLocalSuite, SUITE_COMPONENTS, type LocalSuite } from '../dev/suite';
@@ -41,16 +42,19 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const value = (name: string): string | undefined => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
+  const num = (name: string, fallback: number): number => {
+    const v = argValue(argv, name);
+    const n = v === undefined ? fallback : Number(v);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new Error(`${name} needs a positive whole number, got ${v ?? ''}`);
+    return n;
   };
   return {
-    rounds: Number(value('--rounds') ?? 14),
-    seed: Number(value('--seed') ?? 1),
+    rounds: num('--rounds', 14),
+    seed: num('--seed', 1),
     keep: argv.includes('--keep'),
-    maxRssMb: Number(value('--max-rss-mb') ?? 300),
-    out: resolve(value('--out') ?? 'chaos-results'),
+    maxRssMb: num('--max-rss-mb', 300),
+    out: resolve(argValue(argv, '--out') ?? 'chaos-results'),
   };
 }
 

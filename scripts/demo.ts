@@ -16,8 +16,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { argValue } from '../dev/args';
 import type { RegionConsumer } from '../dev/consumer';
-import { PumpSimulator, type FaultKind } from '../dev/pump-simulator';
+import { PumpSimulator, seededRandom, type FaultKind } from '../dev/pump-simulator';
 import type { LocalRegion } from '../dev/regions';
 import { startLocalSuite } from '../dev/suite';
 import type { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
@@ -36,10 +37,7 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const value = (name: string): string | undefined => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
-  };
+  const value = (name: string): string | undefined => argValue(argv, name);
   const num = (name: string, fallback: number): number => {
     const v = value(name);
     const n = v === undefined ? fallback : Number(v);
@@ -77,7 +75,6 @@ interface Episode {
 
 class Demo {
   private produced = new Map<string, number>(); // `${deviceId}|${tsMs}` -> tsMs
-  private producedByStream = new Map<string, number>();
   private episodes: Episode[] = [];
   private alerts: { asset: string; state: string; atMs: number }[] = [];
   private buffer: { depth: number; alert: number; telemetry: number } = { depth: 0, alert: 0, telemetry: 0 };
@@ -100,10 +97,7 @@ class Demo {
     private readonly cloud: { a: RegionConsumer; b: RegionConsumer },
     private readonly sim: PumpSimulator,
   ) {
-    this.random = (() => {
-      let s = o.seed * 7919;
-      return () => (s = (s * 16807) % 2147483647) / 2147483647;
-    })();
+    this.random = seededRandom(o.seed * 7919);
     host.subscribe('edgedr/buffer/metrics', (_t, p) => {
       if (p.kind !== 'json') return;
       const lanes = (p.message as { lanes?: Record<string, { depth: number }> }).lanes ?? {};
@@ -141,7 +135,6 @@ class Demo {
     this.simTimer = setInterval(() => {
       for (const r of this.sim.next()) {
         this.produced.set(`${r.deviceId}|${r.tsMs}`, r.tsMs);
-        this.producedByStream.set('telemetry', (this.producedByStream.get('telemetry') ?? 0) + 1);
         this.host.publish(`sensors/${r.deviceId}/telemetry`, {
           kind: 'json',
           message: { ts: r.tsMs, ...r.measurements },

@@ -13,6 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { argValue } from '../dev/args';
 import { bufferConfigSchema } from '../components/buffer/src/config';
 import { inferenceConfigSchema } from '../components/inference/src/config';
 import { ingestConfigSchema } from '../components/ingest/src/config';
@@ -107,10 +108,7 @@ export function deploymentDocument(rawSpec: unknown, recipesDir = join(ROOT, 're
 
 if (require.main === module) {
   const argv = process.argv.slice(2);
-  const value = (n: string): string | undefined => {
-    const i = argv.indexOf(n);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const value = (n: string): string | undefined => argValue(argv, n);
   const specPath = value('--spec');
   if (specPath === undefined) {
     console.error('usage: npm run deployment -- --spec deploy.yaml [--out deployment.json]');

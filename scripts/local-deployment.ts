@@ -21,6 +21,7 @@ import {
 } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { argValue } from '../dev/args';
 import { loadRecipe } from '../shared/src/runtime/host/recipe';
 import { deploymentDocument } from './deployment';
 
@@ -93,11 +94,12 @@ export function writeLocalDeployment(options: {
 
 if (require.main === module) {
   const argv = process.argv.slice(2);
-  const value = (n: string): string | undefined => {
-    const i = argv.indexOf(n);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const platform = value('--platform') === 'aarch64' ? 'aarch64' : 'amd64';
+  const value = (n: string): string | undefined => argValue(argv, n);
+  const platform = value('--platform') ?? 'amd64';
+  if (platform !== 'amd64' && platform !== 'aarch64') {
+    console.error(`unknown platform ${platform}: amd64 or aarch64`);
+    process.exit(2);
+  }
   const specPath = value('--spec');
   try {
     const result = writeLocalDeployment({

@@ -12,7 +12,7 @@ import {
   INFERENCE_VERSION,
   inferenceConfigSchema,
 } from '../components/inference/src/config';
-import { featureNames, windowFeatures } from '../components/inference/src/core/features';
+import { featureNames, slidingWindowFeatures } from '../components/inference/src/core/features';
 import { fitPca, pcaToOnnx } from '../components/inference/src/core/pca';
 
 export const DEFAULT_MODEL_SEED = 20261126;
@@ -31,9 +31,7 @@ export function makeDefaultModel(): {
     const [r] = sim.next();
     return DEFAULT_MEASUREMENTS.map((m) => r!.measurements[m]!);
   });
-  const windows: number[][] = [];
-  for (let end = config.window.size - 1; end < rows.length; end += config.window.step)
-    windows.push(windowFeatures(rows.slice(end - config.window.size + 1, end + 1)));
+  const windows = slidingWindowFeatures(rows, config.window.size, config.window.step);
   const features = featureNames(DEFAULT_MEASUREMENTS);
   const fit = fitPca(features, windows, config.calibration.fit);
   const limits = { t2: fit.t2Limit, q: fit.qLimit, components: fit.eigenvalues.length, alpha: fit.alpha };

@@ -6,7 +6,7 @@ import { defaultModelPath, readModelFile } from '../../components/inference/src/
 import { OnnxAnomalyModel } from '../../components/inference/src/adapters/onnx-model';
 import { PersistenceFilter } from '../../components/inference/src/core/alarm';
 import { DEFAULT_MEASUREMENTS } from '../../components/inference/src/config';
-import { featureNames, windowFeatures } from '../../components/inference/src/core/features';
+import { featureNames, slidingWindowFeatures } from '../../components/inference/src/core/features';
 import { PumpSimulator, type FaultKind } from '../../dev/pump-simulator';
 import { makeDefaultModel } from '../../scripts/make-default-model';
 
@@ -25,9 +25,7 @@ function windows(seed: number, normal: number, fault?: { kind: FaultKind; ticks:
     sim.injectFault('p', fault.kind, fault.ticks);
     for (let i = 0; i < fault.ticks; i++) rows.push(read());
   }
-  const out: number[][] = [];
-  for (let end = 4; end < rows.length; end++) out.push(windowFeatures(rows.slice(end - 4, end + 1)));
-  return out;
+  return slidingWindowFeatures(rows, 5);
 }
 
 describe('the shipped model', () => {

@@ -9,23 +9,15 @@ import {
   symmetricEigen,
 } from '../../components/inference/src/core/linalg';
 import { DEFAULT_FIT, fitPca, pcaToOnnx, scorePca } from '../../components/inference/src/core/pca';
+import { seededRandom } from '../../dev/pump-simulator';
 import { thrownBy } from '../support/thrown';
 
-/** A seeded generator (mulberry32) and correlated "normal" samples around a working point. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 }
+/** Correlated "normal" samples around a working point, seeded. */
 function normalSamples(n: number, seed: number): number[][] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   return Array.from({ length: n }, () => {
     const load = gaussian(r);
     return [

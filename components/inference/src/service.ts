@@ -352,7 +352,9 @@ export class InferenceService implements RunningService<InferenceConfig> {
       const byModel = new Map<OnnxAnomalyModel | undefined, Window[]>();
       for (const w of batch) {
         const m = this.modelFor(w.asset);
-        byModel.set(m, [...(byModel.get(m) ?? []), w]);
+        const list = byModel.get(m);
+        if (list === undefined) byModel.set(m, [w]);
+        else list.push(w);
       }
       for (const [model, windows] of byModel) {
         this.collectForCalibration(windows);

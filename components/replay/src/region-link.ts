@@ -5,7 +5,6 @@ import { resolveClientId, type RegionConfig } from './regions';
 import { diagnoseRegion, type Diagnosis } from './tls-diagnosis';
 
 export interface PublishOptions {
-  readonly retain?: boolean;
   readonly userProperties?: readonly { readonly name: string; readonly value: string }[];
   readonly correlationData?: Uint8Array;
   readonly contentType?: string;
@@ -219,7 +218,6 @@ export class RegionLink {
         topicName: topic,
         qos: mqtt5.QoS.AtLeastOnce,
         payload,
-        ...(options.retain === true ? { retain: true } : {}),
         ...(options.userProperties === undefined ? {} : { userProperties: [...options.userProperties] }),
         ...(options.correlationData === undefined ? {} : { correlationData: options.correlationData }),
         ...(options.contentType === undefined ? {} : { contentType: options.contentType }),

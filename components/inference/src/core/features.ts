@@ -20,3 +20,15 @@ export function windowFeatures(window: readonly (readonly number[])[]): number[]
   }
   return [...mean, ...std];
 }
+
+/** Features of every window of `size` consecutive rows, one window every `step` rows (as the component builds them). */
+export function slidingWindowFeatures(
+  rows: readonly (readonly number[])[],
+  size: number,
+  step = 1,
+): number[][] {
+  const out: number[][] = [];
+  for (let end = size - 1; end < rows.length; end += step)
+    out.push(windowFeatures(rows.slice(end - size + 1, end + 1)));
+  return out;
+}
