@@ -32,6 +32,16 @@ export class RegionConsumer {
   /** Payloads that did not decode, with the reason. */
   readonly undecodable: { topic: string; reason: string }[] = [];
   private listeners: ((m: ReceivedMessage) => void)[] = [];
+  private subscribedNow = false;
+
+  /**
+   * Connected and subscribed. A broker that restarts has no sessions: what reaches it before the
+   * consumer has subscribed again goes to nobody (as with no rule in a region), so tests that restart
+   * a region wait for this before letting traffic go there.
+   */
+  get subscribed(): boolean {
+    return this.subscribedNow;
+  }
 
   private constructor(
     readonly region: string,
@@ -54,7 +64,7 @@ export class RegionConsumer {
       cert: readFileSync(files.certificatePath),
       key: readFileSync(files.privateKeyPath),
       rejectUnauthorized: true,
-      reconnectPeriod: 250,
+      reconnectPeriod: 100,
       connectTimeout: 5_000,
       clean: true,
     });
@@ -62,7 +72,12 @@ export class RegionConsumer {
     client.on('message', (topic, payload, packet) => consumer.onMessage(topic, payload, packet));
     // Subscribe on every (re)connection: a restarted broker has no sessions.
     client.on('connect', () => {
-      client.subscribe([...topics], { qos: 1 });
+      client.subscribe([...topics], { qos: 1 }, (err) => {
+        if (!err) consumer.subscribedNow = true;
+      });
+    });
+    client.on('close', () => {
+      consumer.subscribedNow = false;
     });
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => {

@@ -145,9 +145,20 @@ describe('Replay: failover and fail-back between real regions', () => {
     ids.push(...backlog, ...live);
     expect(r.store.metrics().lanes.telemetry.depth).toBeGreaterThanOrEqual(3_300);
 
-    const recoveredFrom = Date.now();
+    // Hold Replay back (as an operator's deployment would) until the restarted regions' consumers have
+    // subscribed again: a restarted broker has no sessions, and a batch it accepts before then reaches no
+    // consumer, which the test would count as lost.
+    const replayConfig = () => structuredClone(r.gw.host.component('com.edgedr.Replay')?.configuration ?? {});
+    expect((await r.gw.host.deploy('com.edgedr.Replay', { ...replayConfig(), paused: true })).status).toBe(
+      'APPLIED',
+    );
     await b.start();
     await a.start();
+    await eventually(() => cloudA.subscribed && cloudB.subscribed, 20_000, 'consumers subscribed again');
+    const recoveredFrom = Date.now();
+    expect((await r.gw.host.deploy('com.edgedr.Replay', { ...replayConfig(), paused: false })).status).toBe(
+      'APPLIED',
+    );
     await eventually(() => arrivals([cloudA, cloudB]).size === new Set(ids).size, 60_000, 'backlog drained');
     const counts = arrivals([cloudA, cloudB]);
     for (const id of ids) expect(counts.get(id)).toBeGreaterThanOrEqual(1);
