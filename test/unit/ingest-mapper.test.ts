@@ -55,6 +55,16 @@ describe('ingest mapping', () => {
     });
   });
 
+  it('keeps keys such as __proto__ as measurements, without touching prototypes', () => {
+    const payload = Buffer.from(`{"ts":${NOW},"__proto__":1.5,"constructor":2}`);
+    const result = mapper()('sensors/p/flow', payload, NOW);
+    expect(result.ok).toBe(true);
+    const body = result.ok ? result.record.body : {};
+    expect(Object.keys(body)).toEqual(['__proto__', 'constructor']);
+    expect(JSON.stringify(body)).toBe('{"__proto__":1.5,"constructor":2}');
+    expect(Object.getPrototypeOf(body)).toBe(Object.prototype);
+  });
+
   it('stamps arrival time when no timestamp field is configured', () => {
     const m = mapper({ timestampField: undefined });
     const result = m('sensors/p/flow', { v: 2 }, NOW);

@@ -1,5 +1,6 @@
 import type { JsonObject, NewRecord } from '../../../../shared/src/record';
 import { STREAM_NAME, MAX_DEVICE_ID_CHARS } from '../../../../shared/src/record';
+import { setData } from '../../../../shared/src/codec/json-value';
 import type { Mapping } from '../config';
 
 export type RejectReason =
@@ -173,11 +174,11 @@ export function createMapper(
         // JSON.parse turns 1e999 into Infinity: a number, but no reading.
         if (!Number.isFinite(value))
           return reject('non_finite', `measurement ${key.slice(0, 64)} is not finite`);
-        measurements[key] = value;
+        setData(measurements, key, value);
       } else if (typeof value === 'boolean' || value === null) {
-        measurements[key] = value;
+        setData(measurements, key, value);
       } else if (typeof value === 'string' && value.length <= MAX_STRING_VALUE_CHARS) {
-        measurements[key] = value;
+        setData(measurements, key, value);
       } else {
         return reject(
           'bad_measurements',
