@@ -346,6 +346,26 @@ function decodeV1(
   return { header, records: checked };
 }
 
+/**
+ * The header of a v2 payload without inflating it, and the envelope as it would be sent (for payloads
+ * encoded earlier, such as the store's blocks). Throws RECORD_INVALID when it is not a v2 payload.
+ */
+export function columnarEnvelopeOf(payload: Buffer): Envelope {
+  if (payload.length < V2_PREFIX_BYTES || !payload.subarray(0, V2_MAGIC.length).equals(V2_MAGIC))
+    invalid('not an envelope v2');
+  const headerBytes = payload.readUInt16BE(V2_MAGIC.length);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(payload.toString('utf8', V2_PREFIX_BYTES, V2_PREFIX_BYTES + headerBytes));
+  } catch (err) {
+    return invalid('envelope v2 header is not JSON', err);
+  }
+  const parsed = headerV2Schema.safeParse(raw);
+  if (!parsed.success) invalid(`envelope does not match version 2: ${parsed.error.issues[0]?.message ?? ''}`);
+  const header = parsed.data;
+  return { header, payload, userProperties: userProperties(header), jsonBytes: header.inflatedBytes };
+}
+
 function decodeV2(
   bytes: Buffer,
   o: Required<DecodeOptions>,
