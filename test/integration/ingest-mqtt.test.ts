@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -80,6 +81,69 @@ describe('Ingest with a local MQTT broker as a source', () => {
       });
       await eventually(() => readStore(storePath).records.length === 51, 10_000, 'reading after reconnect');
     } finally {
+      await device.endAsync(true);
+    }
+  }, 90_000);
+
+  it('acknowledges a reading to the broker only once it is committed: a killed Ingest loses none', async () => {
+    broker = await mosquitto(tempDir());
+    const port = broker.port;
+    gw = await localGateway(tempDir(), {
+      [INGEST]: {
+        metricsIntervalMs: 200,
+        sources: {
+          ipcTopics: [],
+          mqtt: {
+            host: '127.0.0.1',
+            port,
+            topics: ['sensors/#'],
+            clientId: 'ingest-acks',
+            reconnectMinMs: 100,
+            reconnectMaxMs: 400,
+          },
+        },
+      },
+    });
+    await gw.launcher.launch([BUFFER, INGEST]);
+    await gw.launcher.waitForState(INGEST, 'RUNNING', 20_000);
+    const g = gw;
+    const status = (): { connected?: boolean; received?: number; unacknowledged?: number } =>
+      jsonMessages(g, 'edgedr/ingest/metrics').at(-1)?.['mqtt'] ?? {};
+    await eventually(() => status().connected === true, 10_000, 'ingest connected to the broker');
+    const storePath = join(gw.launcher.workPath(BUFFER), 'store', 'records.db');
+
+    // Another process holds the store's write lock: nothing can be committed meanwhile.
+    const locker = new Database(storePath);
+    locker.prepare('BEGIN IMMEDIATE').run();
+    const device = await mqtt.connectAsync({ host: '127.0.0.1', port, clientId: 'device-acks' });
+    try {
+      const now = Date.now();
+      for (let n = 0; n < 40; n++)
+        await device.publishAsync(`sensors/pump-${n % 2}/pressure`, JSON.stringify({ ts: now + n, n }), {
+          qos: 1,
+        });
+      await eventually(() => (status().received ?? 0) >= 40, 10_000, 'readings received');
+      // Received, not committed, so not acknowledged; Ingest is killed before the lock goes.
+      expect(status().unacknowledged).toBe(40);
+      gw.launcher.signal(INGEST, 'SIGKILL');
+      await gw.launcher.waitForState(INGEST, 'ERRORED', 10_000);
+      locker.prepare('ROLLBACK').run();
+      locker.close();
+      await gw.launcher.waitForState(INGEST, 'RUNNING', 20_000);
+      // The broker delivers the unacknowledged readings again to the restarted Ingest: all 40 are stored.
+      await eventually(
+        () => readStore(storePath).records.length === 40,
+        15_000,
+        'redelivered readings stored',
+      );
+      const ns = readStore(storePath).records.map((r) => (JSON.parse(r.body) as { n: number }).n);
+      expect(new Set(ns).size).toBe(40);
+      await eventually(() => status().unacknowledged === 0, 10_000, 'all acknowledged after their commit');
+    } finally {
+      if (locker.open) {
+        if (locker.inTransaction) locker.prepare('ROLLBACK').run();
+        locker.close();
+      }
       await device.endAsync(true);
     }
   }, 90_000);
