@@ -119,10 +119,15 @@ export interface BlockCommit {
  * Inside the caller's write transaction: moves rows into a block. Rows acknowledged or evicted since
  * they were read are already gone; the block marks them acknowledged, so they are never sent again.
  */
-export function commitBlock(stmt: Statements, block: BuiltBlock): BlockCommit {
+export function commitBlock(stmt: Statements, block: BuiltBlock, after: number): BlockCommit {
   const seqs = block.rows.map((r) => r[0]);
-  const deleted = stmt.deleteRecords.all(JSON.stringify(seqs));
+  // The block holds every telemetry row after the cursor up to its last: a range delete on the rowid.
+  const deleted = stmt.deleteTelemetryRange.all(after, seqs[seqs.length - 1] as number);
   const present = new Set(deleted.map((d) => d[0]));
+  const members = new Set(seqs);
+  for (const seq of present)
+    if (!members.has(seq))
+      throw new Error(`compaction: row ${seq} is in the block's range but not in the block`);
   const liveBytes = deleted.reduce((n, d) => n + d[2], 0);
   const rawBytes = block.rows.reduce((n, r) => n + r[6], 0);
   const tally = new Tally();

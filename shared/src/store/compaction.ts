@@ -103,7 +103,7 @@ export function compactStep(deps: CompactionDeps): CompactionResult {
   const committed = deps.write(() => {
     // Another process may have compacted meanwhile (only the owner compacts, but be safe).
     if (Number(stmt.getMeta.get(COMPACTED_THROUGH_KEY) ?? '0') !== after) return null;
-    const result = commitBlock(stmt, block);
+    const result = commitBlock(stmt, block, after);
     stmt.setMeta.run(COMPACTED_THROUGH_KEY, String(lastSeq));
     return result;
   });

@@ -64,6 +64,11 @@ export function prepareStatements(db: Database.Database) {
         'DELETE FROM records WHERE seq IN (SELECT value FROM json_each(?)) RETURNING seq, lane, size_bytes',
       )
       .raw(true),
+    deleteTelemetryRange: db
+      .prepare<[number, number], [number, number, number]>(
+        `DELETE FROM records WHERE seq > ? AND seq <= ? AND lane = ${LANE_PRIORITY.telemetry} RETURNING seq, lane, size_bytes`,
+      )
+      .raw(true),
     recordsAfter: db
       .prepare<[number, number], RecordRow>(
         `SELECT ${SELECT_COLUMNS} FROM records WHERE seq > ? ORDER BY seq LIMIT ?`,
