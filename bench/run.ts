@@ -9,9 +9,11 @@ import { ingestBenchmark } from './ingest';
 import { ipcBenchmark } from './ipc';
 import { replayBenchmark } from './replay';
 import { storeBenchmark } from './store';
+import { storeScaleBenchmark } from './store-scale';
 
 const BENCHMARKS: Record<string, (args: readonly string[]) => Promise<Record<string, unknown>>> = {
   store: storeBenchmark,
+  'store-scale': storeScaleBenchmark,
   ipc: ipcBenchmark,
   ingest: ingestBenchmark,
   replay: replayBenchmark,

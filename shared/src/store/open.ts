@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { closeSync, mkdirSync, openSync, readSync, renameSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DrError } from '../errors';
 import {
@@ -37,6 +37,8 @@ export interface OpenedDatabase {
   /** The data file (the store path's link target, or the path itself for a store created elsewhere). */
   readonly target: string;
   readonly inode: number;
+  /** Time spent on the integrity check at open (0 when not asked for). */
+  readonly integrityCheckMs: number;
   readonly lost?: LostStore;
 }
 
@@ -105,17 +107,19 @@ function openFile(
   gatewayId: string,
   check: boolean,
   epoch?: string,
-): { db: Database.Database; migration: MigrationOutcome } {
+): { db: Database.Database; migration: MigrationOutcome; integrityCheckMs: number } {
   const problem = headerProblem(file);
   if (problem !== null) throw new DrError('STORE_CORRUPT', problem, { details: { path: file } });
   const db = new Database(file, { timeout: settings.busyTimeoutMs });
   try {
     applyPragmas(db, settings);
+    const started = performance.now();
     if (check) {
       const damage = integrityProblem(db);
       if (damage !== null) throw new DrError('STORE_CORRUPT', damage, { details: { path: file } });
     }
-    return { db, migration: migrate(db, gatewayId, epoch) };
+    const integrityCheckMs = performance.now() - started;
+    return { db, migration: migrate(db, gatewayId, epoch), integrityCheckMs };
   } catch (err) {
     db.close();
     if (isCorruption(err)) throw new DrError('STORE_CORRUPT', (err as Error).message, { cause: err });
@@ -136,16 +140,17 @@ function createStore(
 ): Omit<OpenedDatabase, 'lost'> | null {
   const epoch = newEpoch();
   const target = targetPath(path, epoch);
-  const { db, migration } = openFile(target, settings, gatewayId, false, epoch);
+  const { db, migration, integrityCheckMs } = openFile(target, settings, gatewayId, false, epoch);
   const inode = statSync(target).ino;
   if (replace) relink(path, target);
   else if (!linkIfAbsent(path, target)) {
+    // Another process created the store first: this empty one was never linked, nor used.
     db.close();
-    moveAside(target, asideName(path, 'unused', epoch));
+    for (const f of [target, `${target}-wal`, `${target}-shm`]) rmSync(f, { force: true });
     return null;
   }
   writeNote(path, { target: basename(target), inode, epoch });
-  return { db, migration, target, inode };
+  return { db, migration, target, inode, integrityCheckMs };
 }
 
 function unavailable(path: string, why: string): DrError {
@@ -228,7 +233,7 @@ export function openDatabase(
       continue;
     }
     // Otherwise a store of the older layout (adopted) or garbage (quarantined).
-    let opened: { db: Database.Database; migration: MigrationOutcome };
+    let opened: ReturnType<typeof openFile>;
     try {
       opened = openFile(path, settings, gatewayId, options.integrityCheck);
     } catch (err) {

@@ -102,6 +102,8 @@ export class SqliteRecordStore implements RecordStore {
   readonly gatewayId: string;
   readonly epoch: string;
   readonly settings: StoreSettings;
+  /** Time the integrity check at open took (0 when it did not run). */
+  readonly integrityCheckMs: number;
   private readonly db: Database.Database;
   private readonly clock: Clock;
   private readonly idPrefix: string;
@@ -139,6 +141,7 @@ export class SqliteRecordStore implements RecordStore {
       create: options.create ?? true,
     });
     this.db = opened.db;
+    this.integrityCheckMs = opened.integrityCheckMs;
     this.target = opened.target;
     this.inode = opened.inode;
     for (const sql of TEMP_TABLES) this.db.prepare(sql).run();
