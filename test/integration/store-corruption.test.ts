@@ -16,9 +16,16 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { isDrError } from '../../shared/src/errors';
-import { GAP_MARKER_STREAM, SqliteRecordStore, type StoreEvent } from '../../shared/src/store';
+import Database from 'better-sqlite3';
+import { ManualClock } from '../../shared/src/clock';
+import {
+  GAP_MARKER_STREAM,
+  SqliteRecordStore,
+  storeSettingsSchema,
+  type StoreEvent,
+} from '../../shared/src/store';
 import { collect, spawnTs } from '../support/child';
-import { sized } from '../support/records';
+import { readings, sized } from '../support/records';
 import { useTempDir } from '../support/temp-dir';
 import { thrownBy } from '../support/thrown';
 
@@ -234,6 +241,51 @@ describe('store corruption', () => {
     } finally {
       writer.close();
       owner.close();
+    }
+  });
+
+  it('drops a block that fails its checksum, names it in a gap marker, and keeps the rest', () => {
+    const path = join(tempDir(), 'store.db');
+    const events: StoreEvent[] = [];
+    const clock = new ManualClock(1_800_000_000_000);
+    const store = SqliteRecordStore.open({
+      path,
+      gatewayId: 'gw-test',
+      onCorrupt: 'quarantine',
+      clock,
+      onEvent: (e) => events.push(e),
+      settings: storeSettingsSchema.parse({ compaction: { minBlockRecords: 100, maxBlockBytes: 4096 } }),
+    });
+    try {
+      store.append(readings(3_000, clock.nowMs() - 7_200_000));
+      for (let i = 0; i < 100 && store.maintain().more; i++);
+      const before = store.metrics();
+      expect(before.blocks).toBeGreaterThan(2);
+      // Bit rot in one block's payload, written behind the store's back.
+      const raw = new Database(path);
+      const { id, payload } = raw
+        .prepare<[], { id: number; payload: Buffer }>(
+          'SELECT id, payload FROM block_data ORDER BY id LIMIT 1 OFFSET 1',
+        )
+        .get() ?? { id: 0, payload: Buffer.alloc(0) };
+      const damaged = Buffer.from(payload);
+      damaged[damaged.length - 20] = (damaged[damaged.length - 20] ?? 0) ^ 0xff;
+      raw.prepare('UPDATE block_data SET payload = ? WHERE id = ?').run(damaged, id);
+      raw.close();
+      for (let i = 0; i < 10; i++) store.maintain();
+      const hit = events.find((e) => e.type === 'block-damaged');
+      expect(hit).toMatchObject({ type: 'block-damaged', blockId: id });
+      const lost = hit?.type === 'block-damaged' ? hit.records : 0;
+      expect(lost).toBeGreaterThan(0);
+      const after = store.metrics();
+      expect(after.blocks).toBe(before.blocks - 1);
+      expect(after.lanes.telemetry.depth).toBe(3_000 - lost);
+      const all = store.nextBatch({ maxRecords: 10_000, maxBytes: 1e12 });
+      const marker = all.find((r) => r.stream === GAP_MARKER_STREAM);
+      expect(marker?.body).toMatchObject({ kind: 'gap', reason: 'damaged', evictedRecords: lost });
+      expect(all.filter((r) => r.lane === 'telemetry')).toHaveLength(3_000 - lost);
+    } finally {
+      store.close();
     }
   });
 

@@ -110,25 +110,15 @@ export function encodeBlock(
   return encodeColumnarEnvelope(gatewayId, records, blockBatchId(epoch, (rows[0] as RecordRow)[0]));
 }
 
-export interface BlockCommit {
-  readonly blockId: number | null;
-  readonly live: number;
-}
+/** Rows moved from the record table into a block per write transaction (keeps each one short). */
+export const MOVE_ROWS_PER_TX = 1_000;
 
 /**
- * Inside the caller's write transaction: moves rows into a block. Rows acknowledged or evicted since
- * they were read are already gone; the block marks them acknowledged, so they are never sent again.
+ * Inside the caller's write transaction: inserts a block built from rows, holding none of them yet
+ * (rows_until = `after`); moveRows then moves the rows into it a chunk at a time.
  */
-export function commitBlock(stmt: Statements, block: BuiltBlock, after: number): BlockCommit {
+export function insertBlock(stmt: Statements, block: BuiltBlock, after: number): number {
   const seqs = block.rows.map((r) => r[0]);
-  // The block holds every telemetry row after the cursor up to its last: a range delete on the rowid.
-  const deleted = stmt.deleteTelemetryRange.all(after, seqs[seqs.length - 1] as number);
-  const present = new Set(deleted.map((d) => d[0]));
-  const members = new Set(seqs);
-  for (const seq of present)
-    if (!members.has(seq))
-      throw new Error(`compaction: row ${seq} is in the block's range but not in the block`);
-  const liveBytes = deleted.reduce((n, d) => n + d[2], 0);
   const rawBytes = block.rows.reduce((n, r) => n + r[6], 0);
   const tally = new Tally();
   let minTs = Number.POSITIVE_INFINITY;
@@ -139,18 +129,16 @@ export function commitBlock(stmt: Statements, block: BuiltBlock, after: number):
     if (r[4] > maxTs) maxTs = r[4];
   }
   const payload = block.envelope.payload;
-  const lane = (block.rows[0] as RecordRow)[1];
   const id = Number(
     stmt.insertBlock.run(
-      lane,
+      (block.rows[0] as RecordRow)[1],
       seqs[0] as number,
       seqs[seqs.length - 1] as number,
       minTs,
       maxTs,
       seqs.length,
-      present.size,
+      after,
       rawBytes,
-      liveBytes,
       payload.length,
       crc32(payload),
       JSON.stringify(seqRuns(seqs)),
@@ -158,16 +146,46 @@ export function commitBlock(stmt: Statements, block: BuiltBlock, after: number):
     ).lastInsertRowid,
   );
   stmt.insertBlockData.run(id, payload);
-  for (const seq of seqs) if (!present.has(seq)) stmt.insertBlockAck.run(seq, id);
-  stmt.addCounter.run('compactedRecords', present.size);
-  stmt.addCounter.run('compactedBlocks', 1);
   stmt.addCounter.run(BLOCKS_COUNTER, 1);
-  stmt.addCounter.run(BLOCK_RECORDS_COUNTER, present.size);
-  if (present.size === 0) {
-    deleteBlock(stmt, { id, lane, live: 0, live_bytes: 0 });
-    return { blockId: null, live: 0 };
+  return id;
+}
+
+/**
+ * Inside the caller's write transaction: moves the block's next rows (up to MOVE_ROWS_PER_TX) out of the
+ * record table into it. A row acknowledged or evicted since the block was built is already gone: the
+ * block marks it acknowledged, so it is never sent again. Returns true once every row has moved.
+ */
+export function moveRows(stmt: Statements, block: BlockRow): boolean {
+  const runs = JSON.parse(block.seq_runs) as SeqRuns;
+  const members: number[] = [];
+  for (const [start, length] of runs) {
+    for (
+      let s = Math.max(start, block.rows_until + 1);
+      s < start + length && members.length < MOVE_ROWS_PER_TX;
+      s++
+    )
+      members.push(s);
+    if (members.length >= MOVE_ROWS_PER_TX) break;
   }
-  return { blockId: id, live: present.size };
+  if (members.length === 0) return true;
+  const until = members[members.length - 1] as number;
+  // Every telemetry row in the range is the block's (they were all candidates): a range delete on the rowid.
+  const deleted = stmt.deleteTelemetryRange.all(block.rows_until, until);
+  const present = new Set<number>();
+  let bytes = 0;
+  for (const [seq, , size] of deleted) {
+    present.add(seq);
+    bytes += size;
+  }
+  const wanted = new Set(members);
+  for (const seq of present)
+    if (!wanted.has(seq))
+      throw new Error(`compaction: row ${seq} is in the block's range but not in the block`);
+  for (const seq of members) if (!present.has(seq)) stmt.insertBlockAck.run(seq, block.id);
+  stmt.advanceBlock.run(until, present.size, bytes, block.id);
+  stmt.addCounter.run('compactedRecords', present.size);
+  stmt.addCounter.run(BLOCK_RECORDS_COUNTER, present.size);
+  return until >= block.last_seq;
 }
 
 /** Deletes a block with its payload and record acks; the lane counters lose what it still held. */
@@ -194,7 +212,8 @@ export function blockRecords(stmt: Statements, block: BlockRow): StoredRecord[] 
   const out: StoredRecord[] = [];
   for (const r of records) {
     const seq = Number(r.id.slice(r.id.lastIndexOf(':') + 1));
-    if (acked !== null && acked.has(seq)) continue;
+    // Not moved yet (still a row), or acknowledged one by one.
+    if (seq > block.rows_until || (acked !== null && acked.has(seq))) continue;
     out.push({ ...r, seq, sizeBytes });
   }
   return out;
@@ -202,7 +221,7 @@ export function blockRecords(stmt: Statements, block: BlockRow): StoredRecord[] 
 
 /** What a block still holds, per stream (for a gap marker when it is evicted or lost). */
 export function blockTally(stmt: Statements, block: BlockRow, tally: Tally): void {
-  if (block.live === block.count) {
+  if (block.live === block.count && block.rows_until >= block.last_seq) {
     tally.addAll(JSON.parse(block.summary) as Record<string, StreamGap>);
     return;
   }
@@ -233,7 +252,12 @@ export function ackInBlocks(stmt: Statements, seqs: readonly number[]): number[]
       touched.set(block.id, current);
     }
     const { block, runs } = current;
-    if (seq < block.first_seq || !inRuns(runs, seq) || stmt.insertBlockAck.run(seq, block.id).changes === 0) {
+    if (
+      seq < block.first_seq ||
+      seq > block.rows_until ||
+      !inRuns(runs, seq) ||
+      stmt.insertBlockAck.run(seq, block.id).changes === 0
+    ) {
       missing.push(seq);
       continue;
     }
@@ -241,7 +265,7 @@ export function ackInBlocks(stmt: Statements, seqs: readonly number[]): number[]
   }
   for (const { block, acked } of touched.values()) {
     if (acked === 0) continue;
-    if (acked >= block.live) {
+    if (acked >= block.live && block.rows_until >= block.last_seq) {
       deleteBlock(stmt, block);
       continue;
     }

@@ -1,5 +1,5 @@
 import { LANE_PRIORITY } from '../record';
-import { commitBlock, encodeBlock, type BuiltBlock } from './blocks';
+import { deleteBlock, encodeBlock, insertBlock, moveRows, type BuiltBlock } from './blocks';
 import type { RecordRow, Statements } from './statements';
 import type { StoreSettings } from './settings';
 
@@ -9,6 +9,8 @@ const SCAN_ROWS = 20_000;
 const GOOD_FILL = 0.85;
 
 export const COMPACTED_THROUGH_KEY = 'compactedThroughSeq';
+/** The block whose rows are being moved into it, if any (moves span several transactions). */
+export const COMPACTING_BLOCK_KEY = 'compactingBlock';
 
 export interface CompactionState {
   /** Payload bytes per record of the last block, to size the next one at the first try. */
@@ -81,37 +83,65 @@ export interface CompactionDeps {
   readonly write: <T>(fn: () => T) => T;
 }
 
+/** Moves the next chunk of rows into the block being filled; true when none is left to fill. */
+function continueBlock(deps: CompactionDeps): { done: boolean; moved: number } {
+  const { stmt } = deps;
+  return deps.write(() => {
+    const id = Number(stmt.getMeta.get(COMPACTING_BLOCK_KEY) ?? '0');
+    if (id === 0) return { done: true, moved: 0 };
+    const block = stmt.block.get(id);
+    if (block === undefined) {
+      // Evicted while it was being filled: the rows not moved yet stay rows, for a later block.
+      stmt.setMeta.run(COMPACTING_BLOCK_KEY, '0');
+      return { done: true, moved: 0 };
+    }
+    const before = block.live;
+    const finished = moveRows(stmt, block);
+    const after = stmt.block.get(id) ?? block;
+    stmt.setMeta.run(COMPACTED_THROUGH_KEY, String(after.rows_until));
+    if (finished) {
+      stmt.setMeta.run(COMPACTING_BLOCK_KEY, '0');
+      if (after.live === 0) deleteBlock(stmt, after);
+    }
+    return { done: finished, moved: after.live - before };
+  });
+}
+
 /**
- * One compaction step: reads candidate rows (no lock held), encodes a block (no lock held), then moves
- * the rows into it in one short write transaction. Records keep their ids and order; their leases, held
- * by readers in other processes, still apply (leases are by sequence).
+ * One compaction step, each part a short write transaction: either the next chunk of rows moves into
+ * the block being filled, or a new block is built from rows read without a lock (telemetry older than
+ * the live window, in sequence order) and inserted, holding none of them yet. Records keep their ids
+ * and order; leases held by readers in other processes still apply (leases are by sequence).
  */
 export function compactStep(deps: CompactionDeps): CompactionResult {
   const { stmt, settings } = deps;
+  const none: CompactionResult = { blockId: null, records: 0, payloadBytes: 0, more: false };
+  if (Number(stmt.getMeta.get(COMPACTING_BLOCK_KEY) ?? '0') !== 0) {
+    // More afterwards in any case: either this block's next rows, or the next block.
+    const { moved } = continueBlock(deps);
+    return { ...none, records: moved, more: true };
+  }
   const c = settings.compaction;
   const after = Number(stmt.getMeta.get(COMPACTED_THROUGH_KEY) ?? '0');
   const cutoff = deps.nowMs - settings.liveWindowMs;
   const { rows, complete } = candidates(stmt, after, cutoff);
-  const none: CompactionResult = { blockId: null, records: 0, payloadBytes: 0, more: false };
-  // Few candidates and nothing more to scan: wait until a block's worth has aged out of the live window.
-  if (rows.length === 0 || (rows.length < c.minBlockRecords && complete)) return none;
+  if (rows.length < c.minBlockRecords) return none;
+  // Wait for a full block's worth (bigger blocks compress better), unless the oldest has waited long.
+  const fullBlock = Math.floor((c.maxBlockBytes * 0.95) / deps.state.bytesPerRecord);
+  const oldestTs = Math.min(...rows.slice(0, 1000).map((r) => r[4]));
+  if (rows.length < fullBlock && complete && oldestTs >= cutoff - c.maxWaitMs) return none;
   const block = buildBlock(rows, c.maxBlockBytes, deps.state, (slice) =>
     encodeBlock(deps.gatewayId, deps.epoch, deps.idPrefix, slice),
   );
   if (block === null) return none;
-  const lastSeq = (block.rows[block.rows.length - 1] as RecordRow)[0];
-  const committed = deps.write(() => {
+  const blockId = deps.write(() => {
     // Another process may have compacted meanwhile (only the owner compacts, but be safe).
     if (Number(stmt.getMeta.get(COMPACTED_THROUGH_KEY) ?? '0') !== after) return null;
-    const result = commitBlock(stmt, block, after);
-    stmt.setMeta.run(COMPACTED_THROUGH_KEY, String(lastSeq));
-    return result;
+    if (Number(stmt.getMeta.get(COMPACTING_BLOCK_KEY) ?? '0') !== 0) return null;
+    const id = insertBlock(stmt, block, after);
+    stmt.setMeta.run(COMPACTING_BLOCK_KEY, String(id));
+    return id;
   });
-  if (committed === null) return none;
-  return {
-    blockId: committed.blockId,
-    records: committed.live,
-    payloadBytes: block.envelope.payload.length,
-    more: block.rows.length < rows.length || !complete,
-  };
+  if (blockId === null) return none;
+  return { blockId, records: 0, payloadBytes: block.envelope.payload.length, more: true };
 }

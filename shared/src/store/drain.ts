@@ -237,7 +237,10 @@ export function readEnvelopes(ctx: EnvelopeReadContext, request: EnvelopeRequest
     }
     const block = item.block;
     if ((stmt.blockLeased.get(block.id) ?? 0) > 0) continue;
-    const whole = block.live === block.count && ctx.blocks.leasedIn(block).size === 0;
+    const whole =
+      block.live === block.count &&
+      block.rows_until >= block.last_seq &&
+      ctx.blocks.leasedIn(block).size === 0;
     if (whole && version === 2 && block.payload_bytes <= request.maxEnvelopeBytes) {
       const payload = stmt.blockPayload.get(block.id);
       let envelope: Envelope | null = null;

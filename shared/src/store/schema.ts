@@ -49,7 +49,8 @@ const MIGRATIONS: readonly Migration[] = [
     statements: [
       // A block holds telemetry records compacted out of `records`, as one envelope v2 payload (the
       // upstream encoding, so it is sent as stored). Its metadata row is small; the payload lives in
-      // block_data so that checks and scans of the metadata never read the payloads.
+      // block_data so that checks and scans of the metadata never read the payloads. Rows move into a
+      // block in short transactions: those up to rows_until are the block's, later ones still rows.
       `CREATE TABLE blocks (
          id INTEGER PRIMARY KEY AUTOINCREMENT,
          lane INTEGER NOT NULL,
@@ -58,6 +59,7 @@ const MIGRATIONS: readonly Migration[] = [
          min_ts_ms INTEGER NOT NULL,
          max_ts_ms INTEGER NOT NULL,
          count INTEGER NOT NULL,
+         rows_until INTEGER NOT NULL,
          live INTEGER NOT NULL,
          raw_bytes INTEGER NOT NULL,
          live_bytes INTEGER NOT NULL,

@@ -76,6 +76,8 @@ export interface OpenStoreOptions {
 const RECORD_OVERHEAD_BYTES = 64;
 /** Pages the incremental vacuum hands back per maintenance round (a short write transaction). */
 const VACUUM_PAGES_PER_ROUND = 256;
+/** Free pages are handed back once they are more than this share of the file. */
+const VACUUM_FREE_SHARE = 0.25;
 
 export function recordSizeBytes(stream: string, deviceId: string, bodyJson: string): number {
   return (
@@ -677,11 +679,16 @@ export class SqliteRecordStore implements RecordStore {
       }
       const mode = q.walBytes > q.walAllowanceBytes ? 'TRUNCATE' : 'PASSIVE';
       const cp = this.checkpoint(mode);
+      // Freed pages are reused by new records anyway; they go back to the disk only when they are many
+      // (or the disk is tight), since moving pages costs writes on an SD card.
       const before = this.stmt.freelistCount.get() ?? 0;
-      if (before > 0)
+      const pages = this.stmt.pageCount.get() ?? 1;
+      if (before > 0 && (before > pages * VACUUM_FREE_SHARE || q.diskBound))
         this.tx.run('vacuum', () => this.db.pragma(`incremental_vacuum(${VACUUM_PAGES_PER_ROUND})`));
       const after = this.stmt.freelistCount.get() ?? 0;
-      const checkedBlocks = this.checkBlocks(this.settings.integrity.blocksPerRound);
+      const busy = eviction !== null || compactMore;
+      // The background check takes its slice in rounds without other work.
+      const checkedBlocks = busy ? 0 : this.checkBlocks(this.settings.integrity.blocksPerRound);
       return {
         checkpointedFrames: cp.checkpointed,
         walFrames: cp.log,
@@ -690,7 +697,7 @@ export class SqliteRecordStore implements RecordStore {
         eviction,
         compactedRecords,
         checkedBlocks,
-        more: eviction !== null || compactMore,
+        more: busy,
       };
     });
   }

@@ -20,6 +20,8 @@ export interface BlockRow {
   readonly min_ts_ms: number;
   readonly max_ts_ms: number;
   readonly count: number;
+  /** Records of the block with a sequence up to this are held by it; later ones are still rows. */
+  readonly rows_until: number;
   readonly live: number;
   readonly raw_bytes: number;
   readonly live_bytes: number;
@@ -32,7 +34,7 @@ export interface BlockRow {
 const SELECT_COLUMNS = 'seq, lane, stream, device_id, ts_ms, body, size_bytes';
 const NOT_LEASED = 'AND NOT EXISTS (SELECT 1 FROM temp.leases l WHERE l.seq = r.seq)';
 const BLOCK_COLUMNS =
-  'id, lane, first_seq, last_seq, min_ts_ms, max_ts_ms, count, live, raw_bytes, live_bytes, payload_bytes, crc, seq_runs, summary';
+  'id, lane, first_seq, last_seq, min_ts_ms, max_ts_ms, count, rows_until, live, raw_bytes, live_bytes, payload_bytes, crc, seq_runs, summary';
 
 function drainQueries(db: Database.Database, leaseFilter: string) {
   const base = `SELECT ${SELECT_COLUMNS} FROM records r WHERE lane = `;
@@ -112,10 +114,13 @@ export function prepareStatements(db: Database.Database) {
     pageSize: pluck<[], number>('PRAGMA page_size'),
     // Blocks.
     insertBlock: db.prepare<
-      [number, number, number, number, number, number, number, number, number, number, number, string, string]
+      [number, number, number, number, number, number, number, number, number, number, string, string]
     >(
-      `INSERT INTO blocks (lane, first_seq, last_seq, min_ts_ms, max_ts_ms, count, live, raw_bytes, live_bytes,
-         payload_bytes, crc, seq_runs, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO blocks (lane, first_seq, last_seq, min_ts_ms, max_ts_ms, count, rows_until, live, raw_bytes,
+         live_bytes, payload_bytes, crc, seq_runs, summary) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, 0, ?, ?, ?, ?)`,
+    ),
+    advanceBlock: db.prepare<[number, number, number, number]>(
+      'UPDATE blocks SET rows_until = ?, live = live + ?, live_bytes = live_bytes + ? WHERE id = ?',
     ),
     insertBlockData: db.prepare<[number, Buffer]>('INSERT INTO block_data (id, payload) VALUES (?, ?)'),
     blockPayload: pluck<[number], Buffer | undefined>('SELECT payload FROM block_data WHERE id = ?'),
