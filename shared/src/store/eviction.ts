@@ -16,7 +16,7 @@ export interface ChunkLimits {
 }
 
 /** Bounds one eviction chunk so that a write transaction stays well under 100 ms. */
-export const DEFAULT_CHUNK: ChunkLimits = { budgetMs: 40, maxBlocks: 64, maxRows: 4_096 };
+export const DEFAULT_CHUNK: ChunkLimits = { budgetMs: 25, maxBlocks: 32, maxRows: 2_048 };
 
 export interface EvictionDeps {
   readonly stmt: Statements;
