@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inferenceBenchmark } from './inference';
+import { encodingBenchmark } from './encoding';
 import { ingestBenchmark } from './ingest';
 import { ipcBenchmark } from './ipc';
 import { replayBenchmark } from './replay';
@@ -17,6 +18,7 @@ const BENCHMARKS: Record<string, (args: readonly string[]) => Promise<Record<str
   ipc: ipcBenchmark,
   ingest: ingestBenchmark,
   replay: replayBenchmark,
+  encoding: encodingBenchmark,
   inference: inferenceBenchmark,
 };
 
