@@ -133,7 +133,7 @@ async function publishLive(dir: string, envelopes: readonly Envelope[], seconds:
   const connected = new Promise<void>((resolve, reject) => {
     client.once('connectionSuccess', () => resolve());
     client.once('connectionFailure', (e: mqtt5.ConnectionFailureEvent) =>
-      reject(new Error(`could not connect to the local region: ${e.error.toString()}`)),
+      reject(new Error(`could not connect to the local region: ${JSON.stringify(e.error)}`)),
     );
   });
   client.start();
