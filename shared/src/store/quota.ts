@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import { statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { StoreSettings } from './settings';
@@ -49,4 +50,76 @@ export function quotaView(target: string, settings: StoreSettings, pagesInUseByt
     fileBytes,
     diskBound: diskLimit < settings.maxStoreBytes,
   };
+}
+
+export interface StoreQuota extends QuotaView {
+  /** What the WAL may take before it is checkpointed and truncated. */
+  readonly walAllowanceBytes: number;
+  /** What pages in use may take: the limit less the WAL (its allowance, or more while it is larger). */
+  readonly pagesLimitBytes: number;
+}
+
+/** The WAL's share: of the limit, and no more than its checkpoint thresholds make it grow to. */
+function walAllowance(settings: StoreSettings, limitBytes: number, pageSize: number): number {
+  return Math.max(
+    16 * pageSize,
+    Math.min(
+      limitBytes * WAL_SHARE,
+      settings.journalSizeLimitBytes,
+      2 * settings.walAutocheckpointPages * pageSize || Infinity,
+    ),
+  );
+}
+
+export function storeQuota(
+  target: string,
+  settings: StoreSettings,
+  pagesInUseBytes: number,
+  pageSize: number,
+): StoreQuota {
+  const view = quotaView(target, settings, pagesInUseBytes);
+  const walAllowanceBytes = walAllowance(settings, view.limitBytes, pageSize);
+  return {
+    ...view,
+    walAllowanceBytes,
+    pagesLimitBytes: Math.max(0, view.limitBytes - Math.max(view.walBytes, walAllowanceBytes)),
+  };
+}
+
+/** Keeps the WAL within its allowance: the checkpoint and truncation thresholds follow the limit. */
+export function tuneWal(
+  db: Database.Database,
+  settings: StoreSettings,
+  q: { readonly walAllowanceBytes: number },
+  pageSize: number,
+): void {
+  const pages = Math.max(
+    16,
+    Math.min(settings.walAutocheckpointPages, Math.floor(q.walAllowanceBytes / 2 / pageSize)),
+  );
+  db.pragma(`wal_autocheckpoint = ${settings.walAutocheckpointPages === 0 ? 0 : pages}`);
+  db.pragma(`journal_size_limit = ${Math.floor(q.walAllowanceBytes)}`);
+}
+
+export interface CheckpointResult {
+  readonly busy: number;
+  readonly log: number;
+  readonly checkpointed: number;
+}
+
+/** A passive checkpoint, or a truncating one (when the WAL passed its allowance) that waits only briefly. */
+export function checkpoint(
+  db: Database.Database,
+  mode: 'PASSIVE' | 'TRUNCATE',
+  busyTimeoutMs: number,
+): CheckpointResult {
+  const none = { busy: 0, log: 0, checkpointed: 0 };
+  if (mode === 'PASSIVE') return (db.pragma('wal_checkpoint(PASSIVE)') as CheckpointResult[])[0] ?? none;
+  // A truncating checkpoint waits for readers while it holds writers off: wait briefly only.
+  db.pragma('busy_timeout = 50');
+  try {
+    return (db.pragma('wal_checkpoint(TRUNCATE)') as CheckpointResult[])[0] ?? none;
+  } finally {
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  }
 }
