@@ -410,11 +410,19 @@ class Chaos {
     let lost = 0;
     let evicted = 0;
     let quarantined = 0;
+    /** Where the lost ones were: per store epoch and stream, with a few ids. */
+    const lostBy: Record<string, { records: number; ids: string[] }> = {};
     for (const [id, c] of this.committed) {
       if (delivered.has(id)) continue;
       if (isCovered(c)) evicted += 1;
       else if (this.quarantined(id)) quarantined += 1;
-      else lost += 1;
+      else {
+        lost += 1;
+        const key = `${epochOf(id)} ${c.lane}:${c.stream}`;
+        const entry = (lostBy[key] ??= { records: 0, ids: [] });
+        entry.records += 1;
+        if (entry.ids.length < 5) entry.ids.push(id);
+      }
     }
     if (!drained || lost > 0)
       this.violations.push(`${lost} committed records neither delivered nor accounted for`);
@@ -437,6 +445,7 @@ class Chaos {
       evictedInGapMarkers: evicted,
       quarantined,
       lost,
+      lostBy,
       duplicates,
       storeRecreatedEvents: this.recreatedEvents.length,
       peakRssMb: this.peakRssMb,
