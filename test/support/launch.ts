@@ -20,9 +20,11 @@ export interface LocalGateway {
 export async function localGateway(
   root: string,
   overrides: Record<string, JsonTree> = {},
+  /** `validationOperations: false`: the host answers as nucleus lite does, without validation. */
+  hostOptions: { readonly validationOperations?: boolean } = {},
 ): Promise<LocalGateway> {
   const logs = captureLogger();
-  const host = await startHost(root, logs.logger);
+  const host = await startHost(root, logs.logger, hostOptions);
   const launcher = new ComponentLauncher({
     host,
     projectRoot: REPO_ROOT,
