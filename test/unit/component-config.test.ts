@@ -49,7 +49,7 @@ describe('recipes and component schemas agree', () => {
     if (Array.isArray(value)) return value.map(asYamlText);
     if (typeof value === 'object' && value !== null)
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asYamlText(v)]));
-    return value === null ? 'null' : String(value as string | number | boolean);
+    return value === null ? 'null' : JSON.stringify(value).replace(/^"|"$/g, '');
   };
 
   it.each(files)('%s: the same configuration with every scalar as text parses to the same values', (file) => {
