@@ -78,7 +78,8 @@ describe('the Ingest component under the local IPC host', () => {
   });
 
   it('dead-letters bad input with its reason and raw bytes, and keeps running', async () => {
-    await start({ allowedDevices: ['pump-1'] });
+    // Readings over IPC stay under nucleus lite's 10,000-byte messages: a smaller cap shows the refusal.
+    await start({ allowedDevices: ['pump-1'], maxPayloadBytes: 4096 });
     const now = Date.now();
     await publishBytes('sensors/pump-1/p', Buffer.from('{"ts": 1, "value": '));
     await publishBytes('sensors/pump-1/p', Buffer.from(`{"ts": ${now}, "value": 1e999}`));
@@ -87,7 +88,7 @@ describe('the Ingest component under the local IPC host', () => {
     await publish('sensors/pump-1/p', { ts: now + 3_600_000, value: 1 }); // far future
     await publish('sensors/pump-1/p', { ts: now, value: { nested: true } });
     await publish('sensors/pump-2/p', { ts: now, value: 1 }); // not allowed
-    await publish('sensors/pump-1/p', { ts: now, value: 'x'.repeat(20_000) }); // oversize
+    await publish('sensors/pump-1/p', { ts: now, value: 'x'.repeat(6_000) }); // oversize
     await publish('sensors/pump-1/p', { ts: now, value: 7 }); // the one good reading
     await eventually(
       () => {
