@@ -188,7 +188,7 @@ export class LocalIpcHost extends EventEmitter {
   }
 
   async start(): Promise<void> {
-    mkdirSync(dirname(this.options.socketPath), { recursive: true });
+    mkdirSync(dirname(this.options.socketPath), { recursive: true, mode: 0o700 });
     rmSync(this.options.socketPath, { force: true }); // a stale socket from a killed host
     const server = createServer((socket) => this.accept(socket));
     this.server = server;
