@@ -102,7 +102,7 @@ export async function mosquitto(
     start: async () => {
       // The broker's own log goes to a file beside its config (aborted TLS handshakes are expected noise).
       const log = openSync(join(dir, `mosquitto-${port}.log`), 'a');
-      child = spawn(command as string, [...prefix, '-c', conf], { stdio: ['ignore', log, log] });
+      child = spawn(command, [...prefix, '-c', conf], { stdio: ['ignore', log, log] });
       closeSync(log);
       await waitForPort(host, port, 10_000);
     },
