@@ -122,12 +122,12 @@ async function publishLive(dir: string, envelopes: readonly Envelope[], seconds:
   });
   const files = region.files('replay');
   const builder = iot.AwsIotMqtt5ClientConfigBuilder.newDirectMqttBuilderWithMtlsFromPath(
-    '127.0.0.1',
+    region.endpoint.host,
     files.certificatePath,
     files.privateKeyPath,
   );
   builder.withCertificateAuthorityFromPath(undefined, files.caPath);
-  builder.withPort(region.port);
+  builder.withPort(region.endpoint.port);
   builder.withConnectProperties({ clientId: `${BENCH_THING}-encoding`, keepAliveIntervalSeconds: 60 });
   const client = new mqtt5.Mqtt5Client(builder.build());
   const connected = new Promise<void>((resolve, reject) => {

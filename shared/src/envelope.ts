@@ -83,6 +83,9 @@ const headerV2Schema = z.strictObject({
   inflatedBytes: z.number().int().positive(),
 });
 
+/** Cloud consumers account for evicted records with the same rule as the suite (gap-markers.ts). */
+export { GapCoverage, GAP_MARKER_STREAM } from './gap-markers';
+
 export function newBatchId(): string {
   return randomBytes(8).toString('hex');
 }

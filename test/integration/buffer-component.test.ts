@@ -6,11 +6,12 @@ import {
   readFileSync,
   readlinkSync,
   renameSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { connectClient, eventually, pubsubAcl, type IpcClient } from '../support/ipc';
-import { jsonMessages, localGateway, type LocalGateway } from '../support/launch';
+import { documents, localGateway, type LocalGateway } from '../support/launch';
 import { readStore } from '../support/store-reader';
 import { useTempDir } from '../support/temp-dir';
 
@@ -55,8 +56,8 @@ describe('the Buffer component under the local IPC host', () => {
   it('reaches RUNNING from its recipe, owns the store in its work directory, and publishes metrics', async () => {
     await launch();
     expect(existsSync(join(gw.launcher.workPath(BUFFER), 'store', 'records.db'))).toBe(true);
-    await eventually(() => jsonMessages(gw, METRICS).length >= 2, 10_000, 'metrics');
-    const [m] = jsonMessages(gw, METRICS);
+    await eventually(() => documents(gw, METRICS).length >= 2, 10_000, 'metrics');
+    const [m] = documents(gw, METRICS);
     expect(m).toMatchObject({
       component: BUFFER,
       lanes: { alert: { depth: 0 }, telemetry: { depth: 0 } },
@@ -66,6 +67,13 @@ describe('the Buffer component under the local IPC host', () => {
     expect(typeof m?.['usedBytes']).toBe('number');
     const log = readFileSync(gw.launcher.logPath(BUFFER), 'utf8');
     expect(log).toContain('"msg":"running"');
+    // The data is for the component's user only: another local user can read neither store nor log.
+    const mode = (p: string): string => (statSync(p).mode & 0o777).toString(8);
+    const work = gw.launcher.workPath(BUFFER);
+    expect([work, join(work, 'store')].map(mode)).toEqual(['700', '700']);
+    for (const f of ['records.db', 'records.db-wal', 'records.db-shm'])
+      expect(mode(join(work, 'store', f))).toBe('600');
+    expect(mode(gw.launcher.logPath(BUFFER))).toBe('600');
     expect(log).toContain('"thing":"gw-test"');
   });
 
@@ -77,8 +85,8 @@ describe('the Buffer component under the local IPC host', () => {
     expect(refused.message).toContain('metricsIntervalMs: expected number, found string "often"');
     expect(refused.message).toContain('unknownKey: expected no such key');
     expect(gw.host.component(BUFFER)?.state).toBe('RUNNING');
-    const before = jsonMessages(gw, METRICS).length;
-    await eventually(() => jsonMessages(gw, METRICS).length >= before + 2, 10_000, 'metrics after refusal');
+    const before = documents(gw, METRICS).length;
+    await eventually(() => documents(gw, METRICS).length >= before + 2, 10_000, 'metrics after refusal');
 
     const applied = await gw.host.deploy(BUFFER, {
       ...current,
@@ -150,11 +158,11 @@ describe('the Buffer component under the local IPC host', () => {
       copyFileSync(target, `${target}.c`);
       renameSync(`${target}.c`, target);
       await eventually(
-        () => jsonMessages(g, 'edgedr/buffer/events').some((e) => e['type'] === 'recreated'),
+        () => documents(g, 'edgedr/buffer/events').some((e) => e['type'] === 'recreated'),
         10_000,
         'STORE_RECREATED',
       );
-      const event = jsonMessages(g, 'edgedr/buffer/events').find((e) => e['type'] === 'recreated');
+      const event = documents(g, 'edgedr/buffer/events').find((e) => e['type'] === 'recreated');
       expect(event).toMatchObject({ code: 'STORE_RECREATED', cause: 'replaced', lostEpoch, lostRecords: 20 });
       for (let n = 100; n < 110; n++) await publish(n);
       await eventually(() => readStore(storePath).records.length === 11, 15_000, 'the new store in use');
@@ -180,8 +188,8 @@ describe('the Buffer component under the local IPC host', () => {
     mkdirSync(storeDir, { recursive: true });
     writeFileSync(join(storeDir, 'records.db'), 'not a database at all, just bytes'.repeat(100));
     await launch();
-    await eventually(() => jsonMessages(gw, 'edgedr/buffer/events').length > 0, 10_000, 'store event');
-    expect(jsonMessages(gw, 'edgedr/buffer/events')[0]).toMatchObject({
+    await eventually(() => documents(gw, 'edgedr/buffer/events').length > 0, 10_000, 'store event');
+    expect(documents(gw, 'edgedr/buffer/events')[0]).toMatchObject({
       type: 'recreated',
       code: 'STORE_RECREATED',
     });

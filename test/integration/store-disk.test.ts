@@ -7,7 +7,7 @@ import { isDrError } from '../../shared/src/errors';
 import type { NewRecord } from '../../shared/src/record';
 import { GAP_MARKER_STREAM, SqliteRecordStore, type StoreEvent } from '../../shared/src/store';
 import { eventually, type IpcClient } from '../support/ipc';
-import { ingestGateway, jsonMessages, type LocalGateway } from '../support/launch';
+import { documents, ingestGateway, type LocalGateway } from '../support/launch';
 import { useTempDir } from '../support/temp-dir';
 
 const MiB = 1024 * 1024;
@@ -130,10 +130,10 @@ suite(
           );
         }
         const ingest = (): Record<string, unknown> | undefined =>
-          jsonMessages(g, 'edgedr/ingest/metrics').at(-1);
+          documents(g, 'edgedr/ingest/metrics').at(-1);
         await eventually(() => ingest()?.['accepted'] === sent, 60_000, 'every reading committed');
         expect(ingest()).toMatchObject({ storeFailures: 0, rejected: {} });
-        const buffer = jsonMessages(g, 'edgedr/buffer/metrics').at(-1);
+        const buffer = documents(g, 'edgedr/buffer/metrics').at(-1);
         expect(buffer?.['diskBound']).toBe(true);
         expect(Number(buffer?.['evictedRecordsTotal'])).toBeGreaterThan(0);
       }, 120_000);

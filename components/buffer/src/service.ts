@@ -1,4 +1,5 @@
 import { isAbsolute, join } from 'node:path';
+import { publishDocument } from '../../../shared/src/messages/documents';
 import type { ComponentDeps, RunningService } from '../../../shared/src/component/run';
 import { periodic } from '../../../shared/src/component/periodic';
 import { isDrError, toDrError, type DrError } from '../../../shared/src/errors';
@@ -109,13 +110,11 @@ export class BufferService implements RunningService<BufferConfig> {
         );
         break;
     }
-    runtime
-      .publishJson(this.config.eventsTopic, {
-        component: BUFFER_COMPONENT,
-        atMs: this.deps.clock.nowMs(),
-        ...event,
-      })
-      .catch((err: unknown) => logger.warn({ err: toDrError(err) }, 'could not publish a store event'));
+    publishDocument(runtime, this.config.eventsTopic, {
+      component: BUFFER_COMPONENT,
+      atMs: this.deps.clock.nowMs(),
+      ...event,
+    }).catch((err: unknown) => logger.warn({ err: toDrError(err) }, 'could not publish a store event'));
   }
 
   /**
@@ -171,11 +170,12 @@ export class BufferService implements RunningService<BufferConfig> {
   private async publishMetrics(): Promise<void> {
     try {
       const metrics = this.store.metrics();
-      await this.deps.runtime.publishJson(this.config.metricsTopic, {
+      await publishDocument(this.deps.runtime, this.config.metricsTopic, {
         component: BUFFER_COMPONENT,
         atMs: this.deps.clock.nowMs(),
         storeEpoch: this.store.epoch,
         ...metrics,
+        configuration: this.deps.configurationStatus,
       });
     } catch (err) {
       const e = toDrError(err);

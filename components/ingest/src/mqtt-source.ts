@@ -94,7 +94,7 @@ export class MqttSource {
       // Paused (stopping): not taken, not acknowledged; the broker delivers it again next session.
       if (!this.paused) this.take(packet);
       // QoS 1: no PUBACK now (it follows the commit); QoS 0: nothing to acknowledge.
-      callback((packet).qos === 1 ? new Deferred() : undefined);
+      callback(packet.qos === 1 ? new Deferred() : undefined);
     };
     client.on('connect', (connack) => {
       this.connected = true;

@@ -3,8 +3,9 @@ import { blockTally, deleteBlock, Tally } from './blocks';
 import { counterName, type Statements } from './statements';
 import type { EvictionReport, StreamGap } from './types';
 
-/** Gap markers travel in the alert lane on this stream, so the cloud learns what was dropped. */
-export const GAP_MARKER_STREAM = 'dr/gap';
+import { GAP_MARKER_STREAM } from '../gap-markers';
+
+export { GAP_MARKER_STREAM };
 
 const ROWS_PER_STEP = 256;
 

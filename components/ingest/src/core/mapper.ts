@@ -1,6 +1,5 @@
 import type { JsonObject, NewRecord } from '../../../../shared/src/record';
 import { STREAM_NAME, MAX_DEVICE_ID_CHARS } from '../../../../shared/src/record';
-import { setData } from '../../../../shared/src/codec/json-value';
 import type { Mapping } from '../config';
 
 export type RejectReason =
@@ -14,7 +13,8 @@ export type RejectReason =
   | 'bad_timestamp'
   | 'timestamp_out_of_bounds'
   | 'bad_measurements'
-  | 'non_finite';
+  | 'non_finite'
+  | 'reserved_key';
 
 export type MapResult =
   | { readonly ok: true; readonly record: NewRecord }
@@ -167,6 +167,10 @@ export function createMapper(
     let count = 0;
     for (const key in source) {
       if (!Object.prototype.hasOwnProperty.call(source, key) || skip.has(key)) continue;
+      // An own field named __proto__ would set the prototype of every JavaScript object it is copied
+      // into (here, in Inference and in cloud consumers) instead of becoming data.
+      if (key === '__proto__')
+        return reject('reserved_key', 'a field named __proto__ cannot be stored as a measurement');
       if (++count > MAX_MEASUREMENTS)
         return reject('bad_measurements', `more than ${MAX_MEASUREMENTS} measurements`);
       const value = (source as Record<string, unknown>)[key];
@@ -174,11 +178,11 @@ export function createMapper(
         // JSON.parse turns 1e999 into Infinity: a number, but no reading.
         if (!Number.isFinite(value))
           return reject('non_finite', `measurement ${key.slice(0, 64)} is not finite`);
-        setData(measurements, key, value);
+        measurements[key] = value;
       } else if (typeof value === 'boolean' || value === null) {
-        setData(measurements, key, value);
+        measurements[key] = value;
       } else if (typeof value === 'string' && value.length <= MAX_STRING_VALUE_CHARS) {
-        setData(measurements, key, value);
+        measurements[key] = value;
       } else {
         return reject(
           'bad_measurements',
