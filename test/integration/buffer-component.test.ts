@@ -71,7 +71,9 @@ describe('the Buffer component under the local IPC host', () => {
     const mode = (p: string): string => (statSync(p).mode & 0o777).toString(8);
     const work = gw.launcher.workPath(BUFFER);
     expect([work, join(work, 'store')].map(mode)).toEqual(['700', '700']);
-    for (const f of ['records.db', 'records.db-wal', 'records.db-shm'])
+    // The store path links to the data file; the WAL and shared memory are named after the data file.
+    const data = readlinkSync(join(work, 'store', 'records.db'));
+    for (const f of [data, `${data}-wal`, `${data}-shm`, 'records.db.owner.json'])
       expect(mode(join(work, 'store', f))).toBe('600');
     expect(mode(gw.launcher.logPath(BUFFER))).toBe('600');
     expect(log).toContain('"thing":"gw-test"');
