@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDrError } from '../../shared/src/errors';
@@ -131,7 +131,14 @@ suite(
         }
         const ingest = (): Record<string, unknown> | undefined =>
           documents(g, 'edgedr/ingest/metrics').at(-1);
-        await eventually(() => ingest()?.['accepted'] === sent, 60_000, 'every reading committed');
+        await eventually(() => ingest()?.['accepted'] === sent, 60_000, 'every reading committed').catch(
+        (err: unknown) => {
+          const last = documents(g, 'edgedr/buffer/metrics').at(-1);
+          throw new Error(
+            `${String(err)}; ingest ${JSON.stringify(ingest())}; buffer ${JSON.stringify(last)}; ingest log ${readFileSync(g.launcher.logPath('com.edgedr.Ingest'), 'utf8').slice(-3000)}; buffer log ${readFileSync(g.launcher.logPath('com.edgedr.Buffer'), 'utf8').slice(-3000)}`,
+          );
+        },
+      );
         expect(ingest()).toMatchObject({ storeFailures: 0, rejected: {} });
         const buffer = documents(g, 'edgedr/buffer/metrics').at(-1);
         expect(buffer?.['diskBound']).toBe(true);

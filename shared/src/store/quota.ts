@@ -3,8 +3,12 @@ import { statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { StoreSettings } from './settings';
 
-/** The reserve is at most this share of the filesystem, so a small disk still holds a store. */
+/**
+ * The reserve is at most this share of the filesystem (so a small disk still holds a store), and at
+ * least MIN_RESERVE_BYTES: room for the WAL to grow by a few transactions when it cannot wrap around.
+ */
 const MAX_RESERVE_SHARE = 0.05;
+const MIN_RESERVE_BYTES = 1024 * 1024;
 /** The WAL may take at most this share of the quota before it is checkpointed and truncated. */
 export const WAL_SHARE = 1 / 8;
 
@@ -37,7 +41,10 @@ export function quotaView(target: string, settings: StoreSettings, pagesInUseByt
   let diskLimit = Number.POSITIVE_INFINITY;
   try {
     const fs = statfsSync(dirname(target));
-    const reserve = Math.min(settings.diskReserveBytes, fs.blocks * fs.bsize * MAX_RESERVE_SHARE);
+    const reserve = Math.min(
+      settings.diskReserveBytes,
+      Math.max(MIN_RESERVE_BYTES, fs.blocks * fs.bsize * MAX_RESERVE_SHARE),
+    );
     diskLimit = fileBytes + walBytes + fs.bavail * fs.bsize - reserve;
   } catch {
     // statfs unavailable: the configured quota alone

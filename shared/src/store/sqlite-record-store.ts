@@ -70,6 +70,8 @@ export interface OpenStoreOptions {
 
 /** Pages the incremental vacuum hands back per maintenance round (a short write transaction). */
 const VACUUM_PAGES_PER_ROUND = 256;
+/** Kept free for the next appends by the owner when the disk sets the limit. */
+const DISK_HEADROOM_BYTES = 1024 * 1024;
 /** Free pages are handed back once they are more than this share of the file. */
 const VACUUM_FREE_SHARE = 0.25;
 
@@ -231,36 +233,70 @@ export class SqliteRecordStore implements RecordStore {
     if (records.length === 0) return { ids: [], firstSeq: 0, lastSeq: 0 };
     return this.run('append', () => {
       const { json, bytes } = encodeNewRecords(records, this.settings.maxRecordBodyBytes);
-      const result = this.tx.run('append', () => {
-        const eviction = this.evictIfNeeded(bytes);
-        const ids: string[] = [];
-        let firstSeq = 0;
-        let lastSeq = 0;
-        const perLane = [0, 0];
-        const bytesPerLane = [0, 0];
-        records.forEach((r, i) => {
-          const body = json[i] as string;
-          const size = recordSizeBytes(r.stream, r.deviceId, body);
-          const lane = LANE_PRIORITY[r.lane];
-          const seq = Number(
-            this.stmt.insertRecord.run(lane, r.stream, r.deviceId, r.tsMs, body, size).lastInsertRowid,
-          );
-          perLane[lane] = (perLane[lane] ?? 0) + 1;
-          bytesPerLane[lane] = (bytesPerLane[lane] ?? 0) + size;
-          if (i === 0) firstSeq = seq;
-          lastSeq = seq;
-          ids.push(formatRecordId(this.gatewayId, this.epoch, seq));
-        });
-        perLane.forEach((n, lane) => {
-          if (n === 0) return;
-          this.stmt.addCounter.run(counterName.depth(lane), n);
-          this.stmt.addCounter.run(counterName.bytes(lane), bytesPerLane[lane] ?? 0);
-        });
-        this.stmt.addCounter.run('appended', records.length);
-        return eviction === null ? { ids, firstSeq, lastSeq } : { ids, firstSeq, lastSeq, eviction };
-      });
+      let result: AppendResult;
+      try {
+        result = this.appendTx(records, json, bytes);
+      } catch (err) {
+        // The disk filled between two checks (its free space is shared): the eviction that ran inside
+        // the failed transaction went with it. Make room in a transaction of its own, smaller than the
+        // append, so that the retry finds it; the append is refused as STORE_FULL (retryable).
+        if (storeError(err, 'append').code === 'STORE_FULL') this.makeRoom(2 * bytes);
+        throw err;
+      }
       if (result.eviction !== undefined) this.onEvent({ type: 'eviction', report: result.eviction });
       return result;
+    });
+  }
+
+  /** Evicts at least `bytes` of pages in a transaction of its own (after a write failed on a full disk). */
+  private makeRoom(bytes: number): void {
+    try {
+      const report = this.tx.run('evict', () =>
+        evictChunk({
+          stmt: this.stmt,
+          pagesInUse: () => this.pagesInUse(),
+          targetBytes: Math.max(0, this.pagesInUse() - bytes),
+          gatewayId: this.gatewayId,
+          idPrefix: this.idPrefix,
+          nowMs: this.clock.nowMs(),
+          reason: 'disk',
+        }),
+      );
+      if (report !== null) this.onEvent({ type: 'eviction', report });
+      checkpoint(this.db, 'TRUNCATE', this.settings.busyTimeoutMs);
+    } catch {
+      // Not even that fits now: the owner's maintenance and the next retry try again.
+    }
+  }
+
+  private appendTx(records: readonly NewRecord[], json: readonly string[], bytes: number): AppendResult {
+    return this.tx.run('append', () => {
+      const eviction = this.evictIfNeeded(bytes);
+      const ids: string[] = [];
+      let firstSeq = 0;
+      let lastSeq = 0;
+      const perLane = [0, 0];
+      const bytesPerLane = [0, 0];
+      records.forEach((r, i) => {
+        const body = json[i] as string;
+        const size = recordSizeBytes(r.stream, r.deviceId, body);
+        const lane = LANE_PRIORITY[r.lane];
+        const seq = Number(
+          this.stmt.insertRecord.run(lane, r.stream, r.deviceId, r.tsMs, body, size).lastInsertRowid,
+        );
+        perLane[lane] = (perLane[lane] ?? 0) + 1;
+        bytesPerLane[lane] = (bytesPerLane[lane] ?? 0) + size;
+        if (i === 0) firstSeq = seq;
+        lastSeq = seq;
+        ids.push(formatRecordId(this.gatewayId, this.epoch, seq));
+      });
+      perLane.forEach((n, lane) => {
+        if (n === 0) return;
+        this.stmt.addCounter.run(counterName.depth(lane), n);
+        this.stmt.addCounter.run(counterName.bytes(lane), bytesPerLane[lane] ?? 0);
+      });
+      this.stmt.addCounter.run('appended', records.length);
+      return eviction === null ? { ids, firstSeq, lastSeq } : { ids, firstSeq, lastSeq, eviction };
     });
   }
 
@@ -424,7 +460,12 @@ export class SqliteRecordStore implements RecordStore {
 
   /** One eviction chunk in its own write transaction, when over the limit; null when not needed. */
   private evictOnce(): EvictionReport | null {
-    const report = this.tx.run('evict', () => this.evictIfNeeded(0, true));
+    // On a disk that sets the limit, room for the next appends is kept too: their transaction cannot
+    // make room for itself when the disk is full (its eviction would go with it).
+    const report = this.tx.run('evict', () => {
+      const q = this.quota();
+      return this.evictIfNeeded(q.diskBound ? Math.min(DISK_HEADROOM_BYTES, q.limitBytes * 0.1) : 0, true);
+    });
     if (report !== null) this.onEvent({ type: 'eviction', report });
     return report;
   }
