@@ -189,6 +189,18 @@ class Chaos {
 
   // ---- faults ------------------------------------------------------------------------------------
 
+  /** SIGKILLs a component; it is back only once a new process runs (the old may look RUNNING a moment). */
+  private async killAndAwaitRestart(name: string, what: string): Promise<void> {
+    const { launcher, host } = this.suite;
+    const pid = launcher.pid(name);
+    launcher.signal(name, 'SIGKILL');
+    const restarted = await until(
+      () => launcher.pid(name) !== pid && host.component(name)?.state === 'RUNNING',
+      60_000,
+    );
+    if (!restarted) this.violations.push(`${name} did not come back after ${what}`);
+  }
+
   /** A packet-level fault on one region's link for a while, then a clean link again. */
   private async onLink(
     what: (region: LocalRegion) => string,
@@ -235,14 +247,7 @@ class Chaos {
       case 'kill-component': {
         const name = this.pick(SUITE_COMPONENTS);
         await sleep(this.random() * 2_000);
-        const pid = launcher.pid(name);
-        launcher.signal(name, 'SIGKILL');
-        // Back only once a new process runs (the old one may still look RUNNING for a moment).
-        const restarted = await until(
-          () => launcher.pid(name) !== pid && host.component(name)?.state === 'RUNNING',
-          60_000,
-        );
-        if (!restarted) this.violations.push(`${name} did not come back after SIGKILL`);
+        await this.killAndAwaitRestart(name, 'SIGKILL');
         return `SIGKILL ${name}`;
       }
       case 'stop-region': {
@@ -343,13 +348,7 @@ class Chaos {
         const started = await until(() => this.compactedRecords > before, 60_000);
         if (!started) this.violations.push('kill-compaction: the backlog was not compacted');
         await sleep(this.random() * 300);
-        const pid = launcher.pid(BUFFER);
-        launcher.signal(BUFFER, 'SIGKILL');
-        const restarted = await until(
-          () => launcher.pid(BUFFER) !== pid && host.component(BUFFER)?.state === 'RUNNING',
-          60_000,
-        );
-        if (!restarted) this.violations.push('the Buffer did not come back after SIGKILL during compaction');
+        await this.killAndAwaitRestart(BUFFER, 'SIGKILL during compaction');
         regions.a.resume();
         regions.b.resume();
         return `4,000 old readings compacted (${this.compactedRecords - before} so far), Buffer SIGKILLed mid-compaction`;

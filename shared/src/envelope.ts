@@ -354,41 +354,37 @@ function decodeV1(
  * encoded earlier, such as the store's blocks). Throws RECORD_INVALID when it is not a v2 payload.
  */
 export function columnarEnvelopeOf(payload: Buffer): Envelope {
-  if (payload.length < V2_PREFIX_BYTES || !payload.subarray(0, V2_MAGIC.length).equals(V2_MAGIC))
-    invalid('not an envelope v2');
-  const headerBytes = payload.readUInt16BE(V2_MAGIC.length);
+  const { header } = readV2Header(payload);
+  return { header, payload, userProperties: userProperties(header), jsonBytes: header.inflatedBytes };
+}
+
+/** The header of a v2 payload, checked, and where its body starts. */
+function readV2Header(bytes: Buffer): { header: z.output<typeof headerV2Schema>; bodyAt: number } {
+  if (bytes.length < V2_PREFIX_BYTES || !bytes.subarray(0, V2_MAGIC.length).equals(V2_MAGIC))
+    invalid('not an envelope v2, or too short');
+  const headerBytes = bytes.readUInt16BE(V2_MAGIC.length);
+  const bodyAt = V2_PREFIX_BYTES + headerBytes;
+  if (bodyAt > bytes.length) invalid('envelope v2 header runs past the end');
   let raw: unknown;
   try {
-    raw = JSON.parse(payload.toString('utf8', V2_PREFIX_BYTES, V2_PREFIX_BYTES + headerBytes));
+    raw = JSON.parse(bytes.toString('utf8', V2_PREFIX_BYTES, bodyAt));
   } catch (err) {
     return invalid('envelope v2 header is not JSON', err);
   }
   const parsed = headerV2Schema.safeParse(raw);
   if (!parsed.success) invalid(`envelope does not match version 2: ${parsed.error.issues[0]?.message ?? ''}`);
-  const header = parsed.data;
-  return { header, payload, userProperties: userProperties(header), jsonBytes: header.inflatedBytes };
+  return { header: parsed.data, bodyAt };
 }
 
 function decodeV2(
   bytes: Buffer,
   o: Required<DecodeOptions>,
 ): { header: EnvelopeHeader; records: DrRecord[] } {
-  if (bytes.length < V2_PREFIX_BYTES) invalid('envelope v2 is too short');
-  const headerBytes = bytes.readUInt16BE(V2_MAGIC.length);
-  if (V2_PREFIX_BYTES + headerBytes > bytes.length) invalid('envelope v2 header runs past the end');
-  let rawHeader: unknown;
-  try {
-    rawHeader = JSON.parse(bytes.toString('utf8', V2_PREFIX_BYTES, V2_PREFIX_BYTES + headerBytes));
-  } catch (err) {
-    return invalid('envelope v2 header is not JSON', err);
-  }
-  const parsed = headerV2Schema.safeParse(rawHeader);
-  if (!parsed.success) invalid(`envelope does not match version 2: ${parsed.error.issues[0]?.message ?? ''}`);
-  const header = parsed.data;
+  const { header, bodyAt } = readV2Header(bytes);
   if (header.count > o.maxRecords) invalid(`envelope holds more than ${o.maxRecords} records`);
   if (header.inflatedBytes > o.maxInflatedBytes)
     invalid(`envelope inflates to ${header.inflatedBytes} bytes, past the limit of ${o.maxInflatedBytes}`);
-  const body = inflate(bytes.subarray(V2_PREFIX_BYTES + headerBytes), header.inflatedBytes);
+  const body = inflate(bytes.subarray(bodyAt), header.inflatedBytes);
   if (body.length !== header.inflatedBytes)
     invalid(`envelope body inflates to ${body.length} bytes, its header says ${header.inflatedBytes}`);
   const records = decodeColumns(body, header.count);

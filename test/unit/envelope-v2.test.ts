@@ -33,6 +33,21 @@ function readings(count: number, devices = 4, from = 1): DrRecord[] {
   }));
 }
 
+/** A v2 header for one record, with `overrides`. */
+function v2Header(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    v: 2,
+    gatewayId: 'g',
+    batchId: 'b',
+    count: 1,
+    firstId: 'a',
+    lastId: 'a',
+    encoding: 'columnar-gzip',
+    inflatedBytes: 100,
+    ...overrides,
+  };
+}
+
 /** A v2 payload with a hand-made header and body, to feed the decoder what the encoder never would. */
 function v2Payload(header: Record<string, unknown>, body: Buffer): Buffer {
   const h = Buffer.from(JSON.stringify(header));
@@ -168,19 +183,7 @@ describe('the envelope decoder refuses what it must not trust', () => {
     expect((thrownBy(() => decodeEnvelope(bomb)) as Error).message).toMatch(/inflates past the limit/);
     // The decoder stops at its limit (8 MiB by default), far below the bomb's 120 MB.
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64e6);
-    const v2bomb = v2Payload(
-      {
-        v: 2,
-        gatewayId: 'g',
-        batchId: 'b',
-        count: 1,
-        firstId: 'a',
-        lastId: 'a',
-        encoding: 'columnar-gzip',
-        inflatedBytes: 100,
-      },
-      gzipSync(Buffer.alloc(50e6)),
-    );
+    const v2bomb = v2Payload(v2Header({ inflatedBytes: 100 }), gzipSync(Buffer.alloc(50e6)));
     expect(thrownBy(() => decodeEnvelope(v2bomb))).toMatchObject({ code: 'RECORD_INVALID' });
   });
 
@@ -250,51 +253,12 @@ describe('the envelope decoder refuses what it must not trust', () => {
     ['a v2 header that is not JSON', v2Payload({}, Buffer.alloc(0)).fill(0x20, 6)],
     [
       'a v2 header of another encoding',
-      v2Payload(
-        {
-          v: 2,
-          gatewayId: 'g',
-          batchId: 'b',
-          count: 1,
-          firstId: 'a',
-          lastId: 'a',
-          encoding: 'gzip',
-          inflatedBytes: 1,
-        },
-        Buffer.alloc(0),
-      ),
+      v2Payload(v2Header({ encoding: 'gzip', inflatedBytes: 1 }), Buffer.alloc(0)),
     ],
-    [
-      'a v2 body that is not gzip',
-      v2Payload(
-        {
-          v: 2,
-          gatewayId: 'g',
-          batchId: 'b',
-          count: 1,
-          firstId: 'a',
-          lastId: 'a',
-          encoding: 'columnar-gzip',
-          inflatedBytes: 4,
-        },
-        Buffer.from('nope'),
-      ),
-    ],
+    ['a v2 body that is not gzip', v2Payload(v2Header({ inflatedBytes: 4 }), Buffer.from('nope'))],
     [
       'a v2 body that claims a million records',
-      v2Payload(
-        {
-          v: 2,
-          gatewayId: 'g',
-          batchId: 'b',
-          count: 1,
-          firstId: 'a',
-          lastId: 'a',
-          encoding: 'columnar-gzip',
-          inflatedBytes: 5,
-        },
-        gzipSync(Buffer.from([1, 0xc0, 0x84, 0x3d, 0])),
-      ),
+      v2Payload(v2Header({ inflatedBytes: 5 }), gzipSync(Buffer.from([1, 0xc0, 0x84, 0x3d, 0]))),
     ],
   ])('refuses %s with RECORD_INVALID', (_, payload) => {
     expect(thrownBy(() => decodeEnvelope(payload))).toMatchObject({ code: 'RECORD_INVALID' });
