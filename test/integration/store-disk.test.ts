@@ -132,13 +132,13 @@ suite(
         const ingest = (): Record<string, unknown> | undefined =>
           documents(g, 'edgedr/ingest/metrics').at(-1);
         await eventually(() => ingest()?.['accepted'] === sent, 60_000, 'every reading committed').catch(
-        (err: unknown) => {
-          const last = documents(g, 'edgedr/buffer/metrics').at(-1);
-          throw new Error(
-            `${String(err)}; ingest ${JSON.stringify(ingest())}; buffer ${JSON.stringify(last)}; ingest log ${readFileSync(g.launcher.logPath('com.edgedr.Ingest'), 'utf8').slice(-3000)}; buffer log ${readFileSync(g.launcher.logPath('com.edgedr.Buffer'), 'utf8').slice(-3000)}`,
-          );
-        },
-      );
+          (err: unknown) => {
+            const last = documents(g, 'edgedr/buffer/metrics').at(-1);
+            throw new Error(
+              `${String(err)}; ingest ${JSON.stringify(ingest())}; buffer ${JSON.stringify(last)}; ingest log ${readFileSync(g.launcher.logPath('com.edgedr.Ingest'), 'utf8').slice(-3000)}; buffer log ${readFileSync(g.launcher.logPath('com.edgedr.Buffer'), 'utf8').slice(-3000)}`,
+            );
+          },
+        );
         expect(ingest()).toMatchObject({ storeFailures: 0, rejected: {} });
         const buffer = documents(g, 'edgedr/buffer/metrics').at(-1);
         expect(buffer?.['diskBound']).toBe(true);
