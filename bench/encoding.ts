@@ -34,6 +34,11 @@ const TOPIC = `edgedr/${BENCH_THING}/batches`;
 const DAY_RECORDS = 86_400 * 200;
 const LIVE_RATE = 200;
 
+/** Minutes to deliver a 24 h backlog at 200 readings/s while live data keeps arriving at that rate. */
+export function catchUp24hMinutes(recordsPerSec: number): number {
+  return DAY_RECORDS / Math.max(1, recordsPerSec - LIVE_RATE) / 60;
+}
+
 /** Bytes of an MQTT 5 PUBLISH beyond its payload: fixed header, topic, packet id, properties. */
 function publishOverhead(e: Envelope): number {
   const props =
@@ -44,7 +49,7 @@ function publishOverhead(e: Envelope): number {
   return 1 + 4 + 2 + TOPIC.length + 2 + 2 + props;
 }
 
-interface Encoded {
+export interface Encoded {
   readonly wireBytesPerRecord: number;
   readonly payloadBytesPerRecord: number;
   readonly encodeMsPerMb: number;
@@ -61,7 +66,8 @@ function cpuMs(fn: () => void): number {
   return (used.user + used.system) / 1000;
 }
 
-function measure(records: readonly DrRecord[], version: EnvelopeVersion): Encoded {
+/** Packs records as Replay does and measures the result (exported for the replay benchmark). */
+export function measure(records: readonly DrRecord[], version: EnvelopeVersion): Encoded {
   const mb = records.reduce((n, r) => n + Buffer.byteLength(JSON.stringify(r)), 0) / 1e6;
   const pack = (): Envelope[] => {
     const out: Envelope[] = [];
@@ -108,14 +114,18 @@ function measure(records: readonly DrRecord[], version: EnvelopeVersion): Encode
   };
 }
 
-interface Published {
+export interface Published {
   readonly recordsPerSec: number;
   readonly payloadBytesPerSec: number;
   readonly publishes: number;
 }
 
 /** Publishes envelopes for `seconds` through the SDK with IoT Core flow control, 4 in flight (Replay's default). */
-async function publishLive(dir: string, envelopes: readonly Envelope[], seconds: number): Promise<Published> {
+export async function publishLive(
+  dir: string,
+  envelopes: readonly Envelope[],
+  seconds: number,
+): Promise<Published> {
   const region = await startRegion(dir, 'region-a', {
     clients: ['replay'],
     acl: { replay: replayTopics(BENCH_THING) },
@@ -208,7 +218,7 @@ export async function encodingBenchmark(args: readonly string[]): Promise<Record
     rmSync(dir, { recursive: true, force: true });
   }
   const rate = live?.recordsPerSec ?? results.skabLike.v2.recordsPerSecAtCeiling;
-  const catchUp24hMinutes = DAY_RECORDS / Math.max(1, rate - LIVE_RATE) / 60;
+  const catchUpMinutes = catchUp24hMinutes(rate);
   const v1Rate = results.skabLike.v1.recordsPerSecAtCeiling;
   const fractionOfCeiling = live === null ? null : live.payloadBytesPerSec / CEILING_BYTES_PER_SEC;
   const row = (name: string, e: Encoded): [string, string] => [
@@ -234,7 +244,7 @@ export async function encodingBenchmark(args: readonly string[]): Promise<Record
         ] as [string, string][])),
     [
       '24 h at 200/s caught up (live data still arriving)',
-      `${fmt(catchUp24hMinutes, 1)} min (v1: ${fmt(DAY_RECORDS / (v1Rate - LIVE_RATE) / 60, 1)} min)`,
+      `${fmt(catchUpMinutes, 1)} min (v1: ${fmt(catchUp24hMinutes(v1Rate), 1)} min)`,
     ],
   ]);
   const figures = (e: Encoded, publishedRate?: number, fraction?: number | null) => ({
@@ -256,8 +266,8 @@ export async function encodingBenchmark(args: readonly string[]): Promise<Record
     // The figures bench/replay.ts reports once Replay sends envelope v2 (published: measured live).
     skabLike: figures(results.skabLike.v2, live?.recordsPerSec, fractionOfCeiling),
     simulator: figures(results.simulator.v2),
-    catchUp24hMinutes: Number(catchUp24hMinutes.toFixed(1)),
-    catchUp24hMinutesV1: Number((DAY_RECORDS / (v1Rate - LIVE_RATE) / 60).toFixed(1)),
+    catchUp24hMinutes: Number(catchUpMinutes.toFixed(1)),
+    catchUp24hMinutesV1: Number(catchUp24hMinutes(v1Rate).toFixed(1)),
     published: live === null ? null : { ...live, seconds, inFlight: 4, flowControl: 'AwsIotCoreDefaults' },
     byEncoding: {
       skabLike: { v1: detail(results.skabLike.v1), v2: detail(results.skabLike.v2) },
