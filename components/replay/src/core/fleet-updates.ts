@@ -1,0 +1,42 @@
+import { log, type Acc } from './effects';
+import type { LinkKey } from './flights';
+import { ZERO_COUNTERS, type LinkState, type RegionCounters } from './fleet-state';
+import { nextHealth, type RegionEvent } from './health';
+
+/** Small state updates shared by the fleet's steps. */
+
+/** A region's health after an event; status changes are logged with the reason. */
+export function regionEvent(acc: Acc, region: string, event: RegionEvent, nowMs: number): void {
+  const s = acc.state;
+  const before = s.health.get(region);
+  if (before === undefined) return;
+  const after = nextHealth(before, event, nowMs, s.plan.policy.health);
+  acc.state = { ...s, health: new Map(s.health).set(region, after) };
+  if (after.status === before.status) return;
+  const fields = { region, from: before.status, to: after.status, reason: after.reason };
+  if (after.status === 'misconfigured') log(acc, 'error', 'region misconfigured', fields);
+  else if (after.status === 'down') log(acc, 'warn', 'region down', fields);
+  else log(acc, 'info', 'region health changed', fields);
+}
+
+export function updateLink(acc: Acc, key: LinkKey, patch: Partial<LinkState>): LinkState | undefined {
+  const old = acc.state.links.get(key);
+  if (old === undefined) return undefined;
+  const link = { ...old, ...patch };
+  acc.state = { ...acc.state, links: new Map(acc.state.links).set(key, link) };
+  return link;
+}
+
+export function count(acc: Acc, region: string, add: Partial<RegionCounters>): void {
+  const c = acc.state.counters.get(region) ?? ZERO_COUNTERS;
+  const next: RegionCounters = {
+    records: c.records + (add.records ?? 0),
+    batches: c.batches + (add.batches ?? 0),
+    payloadBytes: c.payloadBytes + (add.payloadBytes ?? 0),
+    refusedBatches: c.refusedBatches + (add.refusedBatches ?? 0),
+    failedBatches: c.failedBatches + (add.failedBatches ?? 0),
+    probes: c.probes + (add.probes ?? 0),
+    failedProbes: c.failedProbes + (add.failedProbes ?? 0),
+  };
+  acc.state = { ...acc.state, counters: new Map(acc.state.counters).set(region, next) };
+}

@@ -1,0 +1,104 @@
+import { toDrError } from '../../../shared/src/errors';
+import { packEnvelopes, type Envelope } from '../../../shared/src/envelope';
+import type { Logger } from '../../../shared/src/logger';
+import type { StoredRecord } from '../../../shared/src/store/types';
+import type { ReplayConfig } from './config';
+import type { BatchInfo } from './core/flights';
+import type { FleetState } from './core/fleet-state';
+import { readBudget } from './core/sending';
+import type { DrainStore } from './ports';
+
+export interface DrainDeps {
+  readonly store: DrainStore;
+  readonly thingName: string;
+  readonly logger: Logger;
+  nowMs(): number;
+  state(): FleetState;
+  config(): ReplayConfig;
+  /** Hands packed envelopes to the fleet, which sends them. */
+  submit(envelopes: readonly Envelope[], batches: readonly BatchInfo[]): void;
+  release(ids: readonly string[]): void;
+}
+
+/**
+ * The one store reader: reads as much as the core's budget says (free in-flight slots over every link
+ * of the active region), packs it into envelopes under the size limit and hands them to the core. One
+ * reader for all links, so no record is ever leased twice; reads follow the store's priority order.
+ */
+export class Drain {
+  private wakeUp: (() => void) | null = null;
+  private lastReadErrorLogMs = -Infinity;
+
+  constructor(private readonly deps: DrainDeps) {}
+
+  wake(): void {
+    const w = this.wakeUp;
+    this.wakeUp = null;
+    w?.();
+  }
+
+  private wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  private read(maxRecords: number, maxBytes: number): StoredRecord[] | undefined {
+    try {
+      return this.deps.store.nextBatch({ maxRecords, maxBytes });
+    } catch (err) {
+      const nowMs = this.deps.nowMs();
+      if (nowMs - this.lastReadErrorLogMs > 5_000) {
+        this.lastReadErrorLogMs = nowMs;
+        this.deps.logger.error({ err: toDrError(err) }, 'store read failed; retrying');
+      }
+      return undefined;
+    }
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const b = this.deps.config().batching;
+      const budget = readBudget(this.deps.state(), this.deps.nowMs());
+      if (budget === null) {
+        await this.wait(b.pollIntervalMs);
+        continue;
+      }
+      const records = this.read(budget.maxRecords, budget.maxBytes);
+      if (records === undefined || records.length === 0) {
+        await this.wait(records === undefined ? 1_000 : b.pollIntervalMs);
+        continue;
+      }
+      let envelopes: Envelope[];
+      try {
+        envelopes = packEnvelopes(this.deps.thingName, records, b.maxEnvelopeBytes);
+      } catch (err) {
+        // Cannot happen with checked settings (a record always fits); never spin on it.
+        this.deps.release(records.map((r) => r.id));
+        this.deps.logger.error({ err: toDrError(err) }, 'could not pack records into envelopes');
+        await this.wait(5_000);
+        continue;
+      }
+      const batches: BatchInfo[] = [];
+      let at = 0;
+      for (const envelope of envelopes) {
+        const slice = records.slice(at, at + envelope.header.count);
+        at += envelope.header.count;
+        batches.push({
+          batchId: envelope.header.batchId,
+          ids: slice.map((r) => r.id),
+          plainBytes: slice.reduce((sum, r) => sum + r.sizeBytes, 0),
+          payloadBytes: envelope.payload.length,
+        });
+      }
+      this.deps.submit(envelopes, batches);
+      // Let PUBACKs and events run between reads.
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+}
