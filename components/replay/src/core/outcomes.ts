@@ -12,12 +12,10 @@ import { firstAck } from './switching';
  * the store once no other send of the envelope is pending.
  */
 
-function applyVerdict(acc: Acc, settlement: Settlement): void {
-  acc.state = { ...acc.state, ledger: settlement.ledger };
-  const v = settlement.verdict;
-  if (v === null) return;
-  if (v.kind === 'release') acc.effects.push({ kind: 'release', ids: v.flight.ids });
-  if (settlement.closed) acc.effects.push({ kind: 'forget-batch', batchId: v.flight.batchId });
+/** A settled envelope's payload is no longer needed once no send of it is pending. */
+function forgetIfClosed(acc: Acc, settlement: Settlement): void {
+  if (settlement.closed && settlement.verdict !== null)
+    acc.effects.push({ kind: 'forget-batch', batchId: settlement.verdict.flight.batchId });
 }
 
 export function onPuback(
@@ -38,7 +36,7 @@ export function onPuback(
   const flight = acc.state.ledger.flights.get(send.batchId);
   const others = flight === undefined ? [] : sendsOf(acc.state.ledger, flight).filter((s) => s.id !== sendId);
   const settlement = settle(acc.state.ledger, sendId, success);
-  applyVerdict(acc, settlement);
+  acc.state = { ...acc.state, ledger: settlement.ledger };
   const v = settlement.verdict;
   if (success && v !== null) {
     count(acc, send.region, {
@@ -61,6 +59,7 @@ export function onPuback(
       };
     }
   } else if (!success) {
+    if (v?.kind === 'release') acc.effects.push({ kind: 'release', ids: v.flight.ids });
     count(acc, send.region, { refusedBatches: 1 });
     log(acc, 'warn', 'batch refused by the region; its records stay in the store', {
       region: send.region,
@@ -70,6 +69,7 @@ export function onPuback(
       batchId: send.batchId,
     });
   }
+  forgetIfClosed(acc, settlement);
   regionEvent(
     acc,
     send.region,
@@ -105,7 +105,11 @@ export function onPublishFailed(
 ): void {
   const send = acc.state.ledger.sends.get(sendId);
   if (send === undefined) return;
-  applyVerdict(acc, settle(acc.state.ledger, sendId, false));
+  const settlement = settle(acc.state.ledger, sendId, false);
+  acc.state = { ...acc.state, ledger: settlement.ledger };
+  if (settlement.verdict?.kind === 'release')
+    acc.effects.push({ kind: 'release', ids: settlement.verdict.flight.ids });
+  forgetIfClosed(acc, settlement);
   count(acc, send.region, { failedBatches: 1 });
   if (timedOut)
     regionEvent(acc, send.region, { type: 'publish-timeout', topic: acc.state.plan.topics.batches }, nowMs);
