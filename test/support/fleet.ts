@@ -68,6 +68,12 @@ export const ids = (batchId: string, n = 3): string[] =>
 export const batches = (...names: string[]): Act => ({
   type: 'batches',
   batches: names.map((batchId) => ({ batchId, ids: ids(batchId), plainBytes: 3_000, payloadBytes: 300 })),
+  backlog: false,
+});
+/** Envelopes from a read that reached the backlog. */
+export const backlogBatches = (...names: string[]): Act => ({
+  ...(batches(...names) as Extract<FleetInput, { type: 'batches' }>),
+  backlog: true,
 });
 export const puback = (sendId: number, reasonCode = 0): Act => ({
   type: 'puback',

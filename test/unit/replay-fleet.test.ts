@@ -3,6 +3,7 @@ import type { FleetPlan } from '../../components/replay/src/core/fleet-state';
 import { readBudget } from '../../components/replay/src/core/sending';
 import {
   ack,
+  backlogBatches,
   batches,
   down,
   forget,
@@ -296,6 +297,16 @@ describe('fleet core: drain links for a backlog', () => {
       [520, tick(0), []], // idle long enough, but envelopes are in flight on both drain links
       [530, puback(2), [ack('x2'), forget('x2'), stop('a/drain-1')]],
       [531, puback(3), [ack('x3'), forget('x3'), stop('a/drain-2')]],
+    ]);
+  });
+
+  it('connect as soon as a read reaches the backlog, without waiting for the store metrics', () => {
+    play(begin(p), [
+      [10, up('a'), []],
+      [11, up('b'), []],
+      [20, batches('live'), [send('live', 1, 'a')]],
+      [30, backlogBatches('old'), [send('old', 2, 'a'), start('a/drain-1'), start('a/drain-2')]],
+      [40, tick(null), []],
     ]);
   });
 

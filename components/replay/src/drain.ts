@@ -15,8 +15,8 @@ export interface DrainDeps {
   nowMs(): number;
   state(): FleetState;
   config(): ReplayConfig;
-  /** Hands packed envelopes to the fleet, which sends them. */
-  submit(envelopes: readonly Envelope[], batches: readonly BatchInfo[]): void;
+  /** Hands packed envelopes to the fleet, which sends them; `backlog` when more is waiting. */
+  submit(envelopes: readonly Envelope[], batches: readonly BatchInfo[], backlog: boolean): void;
   release(ids: readonly string[]): void;
 }
 
@@ -61,6 +61,25 @@ export class Drain {
     }
   }
 
+  /**
+   * Envelopes for a read. Records go to the packer in runs of about one envelope at the compression
+   * seen so far, so most envelopes cost one compression pass plus a small probe, not a search.
+   */
+  private pack(records: readonly StoredRecord[], maxEnvelopeBytes: number): Envelope[] {
+    const perEnvelope = maxEnvelopeBytes * this.deps.state().plainPerPayload * 0.9;
+    const out: Envelope[] = [];
+    let from = 0;
+    let bytes = 0;
+    for (let i = 0; i < records.length; i++) {
+      bytes += records[i]?.sizeBytes ?? 0;
+      if (bytes < perEnvelope && i < records.length - 1) continue;
+      out.push(...packEnvelopes(this.deps.thingName, records.slice(from, i + 1), maxEnvelopeBytes));
+      from = i + 1;
+      bytes = 0;
+    }
+    return out;
+  }
+
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const b = this.deps.config().batching;
@@ -76,7 +95,7 @@ export class Drain {
       }
       let envelopes: Envelope[];
       try {
-        envelopes = packEnvelopes(this.deps.thingName, records, b.maxEnvelopeBytes);
+        envelopes = this.pack(records, b.maxEnvelopeBytes);
       } catch (err) {
         // Cannot happen with checked settings (a record always fits); never spin on it.
         this.deps.release(records.map((r) => r.id));
@@ -96,7 +115,13 @@ export class Drain {
           payloadBytes: envelope.payload.length,
         });
       }
-      this.deps.submit(envelopes, batches);
+      const liveFromMs = this.deps.nowMs() - this.deps.store.settings.liveWindowMs;
+      const readBytes = records.reduce((sum, r) => sum + r.sizeBytes, 0);
+      const backlog =
+        records.length >= budget.maxRecords ||
+        readBytes >= 0.9 * budget.maxBytes ||
+        records.some((r) => r.tsMs < liveFromMs);
+      this.deps.submit(envelopes, batches, backlog);
       // Let PUBACKs and events run between reads.
       await new Promise((r) => setImmediate(r));
     }

@@ -5,7 +5,13 @@ import type { ReplayConfig } from './config';
 import { isSuccessCode } from './core/health';
 import type { FleetState } from './core/fleet-state';
 import { shadowReported, statusDocument, type StatusContext } from './core/report';
-import { SHADOW_NEVER_SENT, shadowNotDelivered, shadowUpdate, type ShadowState } from './core/shadow';
+import {
+  SHADOW_NEVER_SENT,
+  shadowDue,
+  shadowNotDelivered,
+  shadowUpdate,
+  type ShadowState,
+} from './core/shadow';
 import type { RegionLink } from './ports';
 
 /**
@@ -20,6 +26,14 @@ export class Reporter {
     private readonly runtime: LocalRuntime,
     private readonly logger: Logger,
   ) {}
+
+  /** Whether this tick publishes something that needs the store's metrics (they cost a query). */
+  needsMetrics(config: ReplayConfig, nowMs: number): boolean {
+    return (
+      nowMs - this.lastStatusMs >= config.statusIntervalMs ||
+      shadowDue(this.shadow, nowMs, config.shadow.minIntervalMs)
+    );
+  }
 
   onTick(
     state: FleetState,

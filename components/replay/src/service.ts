@@ -132,9 +132,9 @@ export class ReplayService implements RunningService<ReplayConfig> {
       nowMs: () => this.now(),
       state: () => this.state,
       config: () => this.config,
-      submit: (envelopes, batches) => {
+      submit: (envelopes, batches, backlog) => {
         for (const e of envelopes) this.runner.envelopes.set(e.header.batchId, e);
-        this.dispatch({ type: 'batches', batches });
+        this.dispatch({ type: 'batches', batches, backlog });
       },
       release: (ids) => this.runner.storeOp('release', () => deps.store.release(ids)),
     });
@@ -248,7 +248,7 @@ export class ReplayService implements RunningService<ReplayConfig> {
         return;
       }
       try {
-        const metrics = this.storeMetrics();
+        const metrics = this.reporter.needsMetrics(this.config, this.now()) ? this.storeMetrics() : null;
         this.dispatch({ type: 'tick', backlogRecords: metrics === null ? null : backlogRecords(metrics) });
         const active = this.state.active === null ? undefined : this.pool.get(this.state.active);
         this.reporter.onTick(this.state, this.config, this.topics, active, {

@@ -30,8 +30,11 @@ export type FleetInput =
       readonly generation: number;
       readonly diagnosis: Diagnosed;
     }
-  /** Records read from the store and packed into envelopes, in drain order, waiting for a link. */
-  | { readonly type: 'batches'; readonly batches: readonly BatchInfo[] }
+  /**
+   * Records read from the store and packed into envelopes, in drain order, waiting for a link;
+   * `backlog` when the read reached records beyond the live window or was cut short by its budget.
+   */
+  | { readonly type: 'batches'; readonly batches: readonly BatchInfo[]; readonly backlog: boolean }
   | {
       readonly type: 'puback';
       readonly sendId: number;

@@ -60,6 +60,8 @@ export interface LinkState {
   readonly running: boolean;
   readonly connected: boolean;
   readonly lastAckMs: number | null;
+  /** Envelopes this link delivered (successful PUBACKs). */
+  readonly delivered: number;
   readonly service: ServiceTime;
   /** A drain link the region refused: not started again before this. */
   readonly refusedUntilMs: number | null;
@@ -152,7 +154,10 @@ export interface FleetState {
   readonly probes: ReadonlyMap<number, ProbeInFlight>;
   readonly lastProbeMs: ReadonlyMap<LinkKey, number>;
   readonly nextProbeId: number;
-  /** Records waiting beyond the live window (from store metrics), and when there last were any. */
+  /**
+   * Records waiting beyond the live window (from store metrics, when last read), and when a backlog was
+   * last seen (in the metrics or in a read).
+   */
   readonly backlog: { readonly records: number | null; readonly lastSeenMs: number | null };
   readonly switches: readonly SwitchReport[];
   readonly pendingSwitch: number | null;
@@ -180,6 +185,7 @@ function linksOf(plan: FleetPlan, firstGeneration: number): Map<LinkKey, LinkSta
         running: false,
         connected: false,
         lastAckMs: null,
+        delivered: 0,
         service: NO_SAMPLES,
         refusedUntilMs: null,
       });

@@ -86,7 +86,9 @@ export function step(state: FleetState, input: FleetInput, nowMs: number): Step 
       linkFailed(acc, input.link, input.generation, input.diagnosis, nowMs);
       break;
     case 'batches':
+      if (input.backlog) acc.state = { ...acc.state, backlog: { ...acc.state.backlog, lastSeenMs: nowMs } };
       sendBatches(acc, input.batches, nowMs);
+      manageLinks(acc, nowMs);
       return acc;
     case 'puback':
       onPuback(acc, input.sendId, input.reasonCode, input.latencyMs, nowMs);

@@ -28,11 +28,15 @@ export function onPuback(
   const send = acc.state.ledger.sends.get(sendId);
   if (send === undefined) return;
   const link = acc.state.links.get(send.link);
+  const success = isSuccessCode(reasonCode);
   if (link !== undefined) {
     const since = Math.max(send.sentAtMs, link.lastAckMs ?? 0);
-    updateLink(acc, link.key, { lastAckMs: nowMs, service: addSample(link.service, nowMs - since) });
+    updateLink(acc, link.key, {
+      lastAckMs: nowMs,
+      service: addSample(link.service, nowMs - since),
+      delivered: link.delivered + (success ? 1 : 0),
+    });
   }
-  const success = isSuccessCode(reasonCode);
   const flight = acc.state.ledger.flights.get(send.batchId);
   const others = flight === undefined ? [] : sendsOf(acc.state.ledger, flight).filter((s) => s.id !== sendId);
   const settlement = settle(acc.state.ledger, sendId, success);

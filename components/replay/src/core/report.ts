@@ -73,7 +73,7 @@ export function statusDocument(s: FleetState, ctx: StatusContext): Record<string
         .filter((l) => l.running)
         .map((l) => [
           l.key,
-          { connected: l.connected, lateAfterMs: round1(l.service.meanMs + 4 * l.service.deviationMs) },
+          { connected: l.connected, deliveredBatches: l.delivered, ackMs: round1(l.service.meanMs) },
         ]),
     ),
     delivered: Object.fromEntries(s.counters),

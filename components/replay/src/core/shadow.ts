@@ -14,13 +14,18 @@ export interface ShadowState {
 
 export const SHADOW_NEVER_SENT: ShadowState = { lastAtMs: 0, lastKey: '' };
 
+/** Whether an update may go now (what it would say is worked out only then). */
+export function shadowDue(s: ShadowState, nowMs: number, minIntervalMs: number): boolean {
+  return nowMs - s.lastAtMs >= minIntervalMs;
+}
+
 export function shadowUpdate(
   s: ShadowState,
   reported: ShadowReported,
   nowMs: number,
   minIntervalMs: number,
 ): { readonly state: ShadowState; readonly update: ShadowUpdate | null } {
-  if (nowMs - s.lastAtMs < minIntervalMs) return { state: s, update: null };
+  if (!shadowDue(s, nowMs, minIntervalMs)) return { state: s, update: null };
   const { oldestAgeMs: _age, updatedAtMs: _at, ...stable } = reported;
   const key = JSON.stringify(stable);
   if (key === s.lastKey) return { state: s, update: null };
