@@ -29,6 +29,8 @@ export interface RegionOptions {
   readonly clients: readonly ClientSpec[];
   /** Topics each identity may use (`readwrite`); identities not listed may use nothing. */
   readonly acl: Readonly<Record<string, readonly string[]>>;
+  /** Log every connection and disconnection with its client id (in the broker's log file). */
+  readonly logConnections?: boolean;
 }
 
 /** The topics the suite's Replay client needs for `thing`, as a least-privilege IoT policy would grant. */
@@ -48,7 +50,11 @@ export async function startRegion(dir: string, name: string, options: RegionOpti
       .map(([user, topics]) => [`user ${user}`, ...topics.map((t) => `topic readwrite ${t}`), ''].join('\n'))
       .join('\n'),
   );
-  const broker = await mosquitto(dir, [...tlsListenerConfig(pki), `acl_file ${aclPath}`]);
+  const broker = await mosquitto(dir, [
+    ...tlsListenerConfig(pki),
+    `acl_file ${aclPath}`,
+    ...(options.logConnections === true ? ['log_type notice', 'connection_messages true'] : []),
+  ]);
   const signal = (sig: NodeJS.Signals): void => {
     broker.process()?.kill(sig);
   };

@@ -21,6 +21,8 @@ export interface RegionSpec {
   readonly replayTopics?: readonly string[];
   /** Give the Replay identity an expired certificate. */
   readonly expired?: boolean;
+  /** Log connections with their client ids (see `clientIdsSeen`). */
+  readonly logConnections?: boolean;
 }
 
 /** Regions with a `replay` and a `cloud` identity each, and a consumer per region. */
@@ -34,6 +36,7 @@ export async function startRegions(
       await startRegion(dir, s.name, {
         clients: [s.expired === true ? { name: 'replay', days: -1 } : 'replay', 'cloud'],
         acl: { replay: s.replayTopics ?? replayTopics(THING), cloud: CONSUMER_TOPICS },
+        logConnections: s.logConnections === true,
       }),
     );
   }
@@ -116,6 +119,19 @@ export async function replayGateway(
     };
     throw new Error(`${(err as Error).message}\nReplay log: ${tail('com.edgedr.Replay')}`);
   }
+}
+
+/** Client ids a region (started with `logConnections`) saw connect and disconnect, from its log. */
+export function clientIdsSeen(
+  dir: string,
+  region: LocalRegion,
+): { connected: string[]; disconnected: string[] } {
+  const lines = readFileSync(join(dir, `mosquitto-${region.port}.log`), 'utf8').split('\n');
+  const connected = lines.flatMap((l) => /New client connected from \S+ as (\S+)/.exec(l)?.[1] ?? []);
+  const disconnected = lines.flatMap(
+    (l) => /Client (\S+) (?:disconnected|closed its connection)/.exec(l)?.[1] ?? [],
+  );
+  return { connected, disconnected };
 }
 
 /** Times each record id arrived across consumers. */

@@ -293,11 +293,18 @@ describe('fleet core: drain links for a backlog', () => {
         [send('x1', 1, 'a'), send('x2', 2, 'a/drain-1'), send('x3', 3, 'a/drain-2')],
       ],
       [45, puback(1), [ack('x1'), forget('x1')]],
-      [50, tick(0), []],
-      [520, tick(0), []], // idle long enough, but envelopes are in flight on both drain links
-      [530, puback(2), [ack('x2'), forget('x2'), stop('a/drain-1')]],
-      [531, puback(3), [ack('x3'), forget('x3'), stop('a/drain-2')]],
+      [50, tick(0), []], // the metrics find no backlog any more: it ends in 500 ms unless seen again
+      [300, backlogBatches('x4'), [send('x4', 4, 'a')]],
+      [350, batches(), []], // a read finds nothing beyond the live window
+      [849, tick(null), []],
+      [850, tick(null), []], // gone long enough, but envelopes are in flight on both drain links
+      [860, puback(2), [ack('x2'), forget('x2'), stop('a/drain-1')]],
+      [861, puback(3), [ack('x3'), forget('x3'), stop('a/drain-2')]],
     ]);
+  });
+
+  it('stay while reads pause (every window full, a busy machine): only a read without a backlog ends one', () => {
+    play(begin(p), [...CONNECTED_DRAINING, [60_000, tick(null), []]]);
   });
 
   it('connect as soon as a read reaches the backlog, without waiting for the store metrics', () => {

@@ -90,6 +90,7 @@ export class Drain {
       }
       const records = this.read(budget.maxRecords, budget.maxBytes);
       if (records === undefined || records.length === 0) {
+        if (records !== undefined) this.deps.submit([], [], false); // nothing waits: no backlog either
         await this.wait(records === undefined ? 1_000 : b.pollIntervalMs);
         continue;
       }

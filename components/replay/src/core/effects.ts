@@ -31,8 +31,9 @@ export type FleetInput =
       readonly diagnosis: Diagnosed;
     }
   /**
-   * Records read from the store and packed into envelopes, in drain order, waiting for a link;
-   * `backlog` when the read reached records beyond the live window or was cut short by its budget.
+   * Records read from the store and packed into envelopes, in drain order, waiting for a link (none
+   * when the read found nothing); `backlog` when the read reached records beyond the live window or
+   * was cut short by its budget.
    */
   | { readonly type: 'batches'; readonly batches: readonly BatchInfo[]; readonly backlog: boolean }
   | {

@@ -1,4 +1,5 @@
 import type { SwitchKind } from '../../../../shared/src/messages/cloud';
+import { NO_BACKLOG, type Backlog } from './backlog';
 import { EMPTY_LEDGER, type Ledger, type LinkKey } from './flights';
 import { initialHealth, type HealthPolicy, type RegionHealth } from './health';
 import { NO_SAMPLES, type ServiceTime } from './latency';
@@ -154,11 +155,8 @@ export interface FleetState {
   readonly probes: ReadonlyMap<number, ProbeInFlight>;
   readonly lastProbeMs: ReadonlyMap<LinkKey, number>;
   readonly nextProbeId: number;
-  /**
-   * Records waiting beyond the live window (from store metrics, when last read), and when a backlog was
-   * last seen (in the metrics or in a read).
-   */
-  readonly backlog: { readonly records: number | null; readonly lastSeenMs: number | null };
+  /** Whether records wait beyond the live window (drain links run while they do). */
+  readonly backlog: Backlog;
   readonly switches: readonly SwitchReport[];
   readonly pendingSwitch: number | null;
   readonly switchCounts: Readonly<Partial<Record<SwitchKind, number>>>;
@@ -226,7 +224,7 @@ export function initialState(
     probes: new Map(),
     lastProbeMs: new Map(),
     nextProbeId: 1,
-    backlog: { records: null, lastSeenMs: null },
+    backlog: NO_BACKLOG,
     switches: [],
     switchCounts: {},
     counters: new Map(),

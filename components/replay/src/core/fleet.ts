@@ -1,3 +1,4 @@
+import { observeBacklog } from './backlog';
 import { log, type Acc, type FleetInput, type Step } from './effects';
 import { markReleased } from './flights';
 import { freshRegions, initialState, type FleetPlan, type FleetState } from './fleet-state';
@@ -32,14 +33,8 @@ export function startFleet(
 }
 
 function tick(acc: Acc, backlogRecords: number | null, nowMs: number): void {
-  const b = acc.state.backlog;
-  acc.state = {
-    ...acc.state,
-    backlog: {
-      records: backlogRecords ?? b.records,
-      lastSeenMs: backlogRecords !== null && backlogRecords > 0 ? nowMs : b.lastSeenMs,
-    },
-  };
+  if (backlogRecords !== null)
+    acc.state = { ...acc.state, backlog: observeBacklog(acc.state.backlog, backlogRecords > 0, nowMs) };
   retryMisconfiguredRegions(acc, nowMs);
   settle(acc, nowMs);
   scheduleProbes(acc, nowMs);
@@ -86,7 +81,7 @@ export function step(state: FleetState, input: FleetInput, nowMs: number): Step 
       linkFailed(acc, input.link, input.generation, input.diagnosis, nowMs);
       break;
     case 'batches':
-      if (input.backlog) acc.state = { ...acc.state, backlog: { ...acc.state.backlog, lastSeenMs: nowMs } };
+      acc.state = { ...acc.state, backlog: observeBacklog(acc.state.backlog, input.backlog, nowMs) };
       sendBatches(acc, input.batches, nowMs);
       manageLinks(acc, nowMs);
       return acc;

@@ -1,3 +1,4 @@
+import { backlogPresent } from './backlog';
 import { log, type Acc, type Diagnosed } from './effects';
 import { pendingOn, type LinkKey } from './flights';
 import { regionPlan, type FleetState, type LinkState, type RegionPlan } from './fleet-state';
@@ -13,12 +14,6 @@ import { initialHealth, retryMisconfigured } from './health';
  * read again). A link with sends pending is not stopped: their PUBACKs may still come.
  */
 
-function backlogPresent(s: FleetState, nowMs: number): boolean {
-  const b = s.backlog;
-  if (b.records !== null && b.records > 0) return true;
-  return b.lastSeenMs !== null && nowMs - b.lastSeenMs < s.plan.policy.drainLinkIdleMs;
-}
-
 function wanted(s: FleetState, r: RegionPlan, link: LinkState, nowMs: number): boolean {
   const h = s.health.get(r.name);
   if (link.slot > 0) {
@@ -29,7 +24,7 @@ function wanted(s: FleetState, r: RegionPlan, link: LinkState, nowMs: number): b
       !s.paused &&
       h?.status === 'healthy' &&
       primary?.connected === true &&
-      backlogPresent(s, nowMs)
+      backlogPresent(s.backlog, nowMs, s.plan.policy.drainLinkIdleMs)
     );
   }
   // A misconfigured region keeps its link as it is: stopped after a refused certificate, or
