@@ -1,5 +1,6 @@
 import type { RegionConsumer } from '../../dev/consumer';
 import type { LocalRegion } from '../../dev/regions';
+import { commandReplySchema } from '../../shared/src/messages/cloud';
 import { eventually } from '../support/ipc';
 import { jsonMessages } from '../support/launch';
 import { telemetry } from '../support/records';
@@ -50,7 +51,8 @@ describe('Replay: cloud commands through the connected region', () => {
           const m = cloud.messages
             .slice(before)
             .find((x) => x.topic === REPLIES && x.correlationData?.equals(correlation) === true);
-          if (m !== undefined) reply = JSON.parse(m.payload.toString('utf8')) as Record<string, unknown>;
+          // Every reply has the shared format (shared/src/messages/cloud.ts).
+          if (m !== undefined) reply = commandReplySchema.parse(JSON.parse(m.payload.toString('utf8')));
           return reply !== undefined;
         },
         10_000,
