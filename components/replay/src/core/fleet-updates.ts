@@ -1,7 +1,8 @@
 import { log, type Acc } from './effects';
 import type { LinkKey } from './flights';
-import { ZERO_COUNTERS, type LinkState, type RegionCounters } from './fleet-state';
+import { ZERO_COUNTERS, type HedgeCounters, type LinkState, type RegionCounters } from './fleet-state';
 import { nextHealth, type RegionEvent } from './health';
+import { addSample } from './latency';
 
 /** Small state updates shared by the fleet's steps. */
 
@@ -39,4 +40,29 @@ export function count(acc: Acc, region: string, add: Partial<RegionCounters>): v
     failedProbes: c.failedProbes + (add.failedProbes ?? 0),
   };
   acc.state = { ...acc.state, counters: new Map(acc.state.counters).set(region, next) };
+}
+
+export function countHedges(acc: Acc, add: Partial<HedgeCounters>): void {
+  const h = acc.state.hedges;
+  const next = { ...h };
+  for (const [k, v] of Object.entries(add) as [keyof HedgeCounters, number][]) next[k] = h[k] + v;
+  acc.state = { ...acc.state, hedges: next };
+}
+
+/** A link answered a publish sent at `sentAtMs` (any PUBACK): its timing learns from it. */
+export function linkAnswered(
+  acc: Acc,
+  key: LinkKey,
+  sentAtMs: number,
+  nowMs: number,
+  delivered: boolean,
+): void {
+  const link = acc.state.links.get(key);
+  if (link === undefined) return;
+  const since = Math.max(sentAtMs, link.lastAckMs ?? 0);
+  updateLink(acc, key, {
+    lastAckMs: nowMs,
+    service: addSample(link.service, nowMs - since),
+    delivered: link.delivered + (delivered ? 1 : 0),
+  });
 }

@@ -1,4 +1,5 @@
 import { log, type Acc } from './effects';
+import { countHedges } from './fleet-updates';
 import { pendingOfKind, type Flight, type Send } from './flights';
 import type { FleetState, LinkState } from './fleet-state';
 import { isThrottled } from './health';
@@ -71,15 +72,7 @@ export function hedgeLate(acc: Acc, nowMs: number): void {
     const target = hedgeTarget(acc.state, nowMs);
     if (target === undefined) return;
     publish(acc, c.flight, target, 'hedge', nowMs);
-    const h = acc.state.hedges;
-    acc.state = {
-      ...acc.state,
-      hedges: {
-        ...h,
-        hedgedEnvelopes: h.hedgedEnvelopes + 1,
-        hedgedRecords: h.hedgedRecords + c.flight.ids.length,
-      },
-    };
+    countHedges(acc, { hedgedEnvelopes: 1, hedgedRecords: c.flight.ids.length });
     log(acc, 'debug', 'PUBACK late: envelope hedged to a standby', {
       batchId: c.flight.batchId,
       from: c.send.region,

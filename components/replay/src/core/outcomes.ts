@@ -1,8 +1,7 @@
 import { log, type Acc } from './effects';
 import { sendsOf, settle, type Send, type Settlement } from './flights';
-import { count, regionEvent, updateLink } from './fleet-updates';
+import { count, countHedges, linkAnswered, regionEvent } from './fleet-updates';
 import { isSuccessCode } from './health';
-import { addSample } from './latency';
 import { firstAck } from './switching';
 
 /**
@@ -27,16 +26,8 @@ export function onPuback(
 ): void {
   const send = acc.state.ledger.sends.get(sendId);
   if (send === undefined) return;
-  const link = acc.state.links.get(send.link);
   const success = isSuccessCode(reasonCode);
-  if (link !== undefined) {
-    const since = Math.max(send.sentAtMs, link.lastAckMs ?? 0);
-    updateLink(acc, link.key, {
-      lastAckMs: nowMs,
-      service: addSample(link.service, nowMs - since),
-      delivered: link.delivered + (success ? 1 : 0),
-    });
-  }
+  linkAnswered(acc, send.link, send.sentAtMs, nowMs, success);
   const flight = acc.state.ledger.flights.get(send.batchId);
   const others = flight === undefined ? [] : sendsOf(acc.state.ledger, flight).filter((s) => s.id !== sendId);
   const settlement = settle(acc.state.ledger, sendId, success);
@@ -52,15 +43,7 @@ export function onPuback(
       acc.effects.push({ kind: 'ack', ids: v.flight.ids });
       if (send.kind !== 'first') overtook(acc, send, others, nowMs);
     } else if (v.kind === 'duplicate') {
-      const h = acc.state.hedges;
-      acc.state = {
-        ...acc.state,
-        hedges: {
-          ...h,
-          duplicateEnvelopes: h.duplicateEnvelopes + 1,
-          duplicateRecords: h.duplicateRecords + v.flight.ids.length,
-        },
-      };
+      countHedges(acc, { duplicateEnvelopes: 1, duplicateRecords: v.flight.ids.length });
     }
   } else if (!success) {
     if (v?.kind === 'release') acc.effects.push({ kind: 'release', ids: v.flight.ids });
@@ -85,10 +68,7 @@ export function onPuback(
 
 /** A hedge or failover copy won: the first sends still pending were late, and their regions are charged. */
 function overtook(acc: Acc, winner: Send, others: readonly Send[], nowMs: number): void {
-  if (winner.kind === 'hedge') {
-    const h = acc.state.hedges;
-    acc.state = { ...acc.state, hedges: { ...h, hedgeWins: h.hedgeWins + 1 } };
-  }
+  if (winner.kind === 'hedge') countHedges(acc, { hedgeWins: 1 });
   for (const late of others) {
     if (late.kind !== 'first' || late.region === winner.region) continue;
     regionEvent(

@@ -1,7 +1,6 @@
 import type { Acc, FleetInput } from './effects';
-import { count, regionEvent, updateLink } from './fleet-updates';
+import { count, linkAnswered, regionEvent } from './fleet-updates';
 import { isSuccessCode } from './health';
-import { addSample } from './latency';
 
 /**
  * QoS1 probes find a black hole on a connection with nothing else to send: every standby (and a region
@@ -44,8 +43,7 @@ export function probeResult(
   const region = link.region;
   const o = input.outcome;
   if (o.kind === 'puback') {
-    const since = Math.max(probe.sentAtMs, link.lastAckMs ?? 0);
-    updateLink(acc, link.key, { lastAckMs: nowMs, service: addSample(link.service, nowMs - since) });
+    linkAnswered(acc, link.key, probe.sentAtMs, nowMs, false);
     if (isSuccessCode(o.reasonCode))
       regionEvent(acc, region, { type: 'probe-ok', latencyMs: o.latencyMs }, nowMs);
     else

@@ -1,5 +1,6 @@
 import type { SwitchKind } from '../../../../shared/src/messages/cloud';
 import { log, type Acc } from './effects';
+import { countHedges } from './fleet-updates';
 import { markReleased, unsettledOnlyOn } from './flights';
 import type { SwitchReport } from './fleet-state';
 import { selectRegion } from './selection';
@@ -82,15 +83,7 @@ export function rescue(acc: Acc, region: string, nowMs: number): void {
     const target = linksOf(acc.state, acc.state.active, nowMs).find((l) => freeSlots(acc.state, l) > 0);
     if (target !== undefined && target.region !== region) {
       publish(acc, f, target, 'failover', nowMs);
-      const h = acc.state.hedges;
-      acc.state = {
-        ...acc.state,
-        hedges: {
-          ...h,
-          failoverEnvelopes: h.failoverEnvelopes + 1,
-          failoverRecords: h.failoverRecords + f.ids.length,
-        },
-      };
+      countHedges(acc, { failoverEnvelopes: 1, failoverRecords: f.ids.length });
       resent += f.ids.length;
     } else {
       acc.state = { ...acc.state, ledger: markReleased(acc.state.ledger, f.batchId) };
