@@ -205,9 +205,12 @@ describe('fleet core: hedged sends', () => {
     });
   });
 
-  it('wakes the shell when the next envelope becomes late', () => {
+  it('wakes the shell when the next envelope becomes late, only while a hedge could go', () => {
     const { state } = play(begin(two()), [...WARM_UP, [1_000, batches('h1')]]);
-    expect(nextDeadlineMs(state)).toBe(1_200);
+    expect(nextDeadlineMs(state, 1_001)).toBe(1_200);
+    expect(nextDeadlineMs(state, 1_200)).toBeNull(); // late already: the regular tick hedges it
+    const { state: alone } = play(begin(two()), [...WARM_UP, [900, down('b')], [1_000, batches('h1')]]);
+    expect(nextDeadlineMs(alone, 1_001)).toBeNull(); // no standby to hedge to
   });
 
   it('the PUBACK of the first send wins: the hedge is a duplicate and nobody is charged', () => {

@@ -63,20 +63,25 @@ export class Drain {
 
   /**
    * Envelopes for a read. Records go to the packer in runs of about one envelope at the compression
-   * seen so far, so most envelopes cost one compression pass plus a small probe, not a search.
+   * seen so far, so most envelopes cost one compression pass plus a small probe, not a search; the
+   * last two envelopes' worth goes in one run, so the read does not end with a sliver of an envelope.
    */
   private pack(records: readonly StoredRecord[], maxEnvelopeBytes: number): Envelope[] {
     const perEnvelope = maxEnvelopeBytes * this.deps.state().plainPerPayload * 0.9;
+    let left = records.reduce((sum, r) => sum + r.sizeBytes, 0);
     const out: Envelope[] = [];
     let from = 0;
     let bytes = 0;
-    for (let i = 0; i < records.length; i++) {
+    for (let i = 0; i < records.length && left >= 2 * perEnvelope; i++) {
       bytes += records[i]?.sizeBytes ?? 0;
-      if (bytes < perEnvelope && i < records.length - 1) continue;
+      if (bytes < perEnvelope) continue;
       out.push(...packEnvelopes(this.deps.thingName, records.slice(from, i + 1), maxEnvelopeBytes));
       from = i + 1;
+      left -= bytes;
       bytes = 0;
     }
+    if (from < records.length)
+      out.push(...packEnvelopes(this.deps.thingName, records.slice(from), maxEnvelopeBytes));
     return out;
   }
 

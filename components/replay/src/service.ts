@@ -46,6 +46,7 @@ export class ReplayService implements RunningService<ReplayConfig> {
   private state: FleetState;
   private readonly queue: FleetInput[] = [];
   private stepping = false;
+  private closing = false;
   private readonly pool: LinkPool;
   private readonly runner: EffectRunner;
   private readonly drain: Drain;
@@ -163,6 +164,7 @@ export class ReplayService implements RunningService<ReplayConfig> {
 
   /** Feeds one input to the core; inputs that arrive while a step's effects run wait their turn. */
   private dispatch(input: FleetInput): void {
+    if (this.closing) return; // what is still in flight is released; the next start resends it
     this.queue.push(input);
     if (this.stepping) return;
     this.stepping = true;
@@ -240,7 +242,7 @@ export class ReplayService implements RunningService<ReplayConfig> {
   /** Ticks every TICK_MS, or sooner when an envelope is about to become late (hedging). */
   private async tickLoop(): Promise<void> {
     while (!this.abort.signal.aborted) {
-      const deadline = nextDeadlineMs(this.state);
+      const deadline = nextDeadlineMs(this.state, this.now());
       const waitMs = deadline === null ? TICK_MS : Math.min(TICK_MS, Math.max(1, deadline - this.now() + 1));
       try {
         await this.deps.clock.sleep(waitMs, this.abort.signal);
@@ -282,6 +284,7 @@ export class ReplayService implements RunningService<ReplayConfig> {
       .filter((f) => f.ackedBy === null && !f.released)
       .flatMap((f) => f.ids);
     if (unsettled.length > 0) this.runner.storeOp('release', () => this.deps.store.release(unsettled));
+    this.closing = true;
     await this.pool.stopAll();
     this.deps.store.close();
   }

@@ -100,6 +100,6 @@ export function step(state: FleetState, input: FleetInput, nowMs: number): Step 
 }
 
 /** When the core next needs a tick sooner than the regular one (a send about to be late), or null. */
-export function nextDeadlineMs(state: FleetState): number | null {
-  return nextHedgeAtMs(state);
+export function nextDeadlineMs(state: FleetState, nowMs: number): number | null {
+  return nextHedgeAtMs(state, nowMs);
 }

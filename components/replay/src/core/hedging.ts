@@ -82,7 +82,13 @@ export function hedgeLate(acc: Acc, nowMs: number): void {
   }
 }
 
-/** When the next envelope becomes late (the shell wakes the core then), or null. */
-export function nextHedgeAtMs(s: FleetState): number | null {
-  return candidates(s)[0]?.lateAtMs ?? null;
+/**
+ * When the next envelope becomes late and could be hedged (the shell wakes the core then), or null:
+ * with no standby to hedge to, or no room for a hedge, there is nothing to wake up for, and an
+ * envelope that is late already waits for the regular tick.
+ */
+export function nextHedgeAtMs(s: FleetState, nowMs: number): number | null {
+  if (pendingOfKind(s.ledger, 'hedge') >= s.plan.policy.hedging.maxInFlight) return null;
+  if (hedgeTarget(s, nowMs) === undefined) return null;
+  return candidates(s).find((c) => c.lateAtMs > nowMs)?.lateAtMs ?? null;
 }
