@@ -14,6 +14,7 @@
  *   npm start -- --pumps 40 --hz 10 --keep
  */
 import { execFileSync } from 'node:child_process';
+import { readObject, TOPICS } from '../shared/src/messages';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { argValue } from '../dev/args';
@@ -22,7 +23,7 @@ import { PumpSimulator, seededRandom, type FaultKind } from '../dev/pump-simulat
 import type { LocalRegion } from '../dev/regions';
 import { startLocalSuite } from '../dev/suite';
 import type { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
-import { GAP_MARKER_STREAM } from '../shared/src/store';
+import { GapCoverage } from '../shared/src/gap-markers';
 
 const THING = 'demo-gateway';
 const FAULTS: readonly FaultKind[] = ['valve', 'bearing', 'cavitation'];
@@ -98,26 +99,25 @@ class Demo {
     private readonly sim: PumpSimulator,
   ) {
     this.random = seededRandom(o.seed * 7919);
-    host.subscribe('edgedr/buffer/metrics', (_t, p) => {
-      if (p.kind !== 'json') return;
-      const lanes = (p.message as { lanes?: Record<string, { depth: number }> }).lanes ?? {};
+    host.subscribe(TOPICS.bufferMetrics, (_t, p) => {
+      const lanes = (readObject(p) as { lanes?: Record<string, { depth: number }> } | undefined)?.lanes ?? {};
       const alert = lanes['alert']?.depth ?? 0;
       const telemetry = lanes['telemetry']?.depth ?? 0;
       this.buffer = { depth: alert + telemetry, alert, telemetry };
       this.peakBacklog = Math.max(this.peakBacklog, alert + telemetry);
     });
-    host.subscribe('edgedr/replay/status', (_t, p) => {
-      if (p.kind === 'json') this.replayStatus = p.message as Record<string, unknown>;
+    host.subscribe(TOPICS.replayStatus, (_t, p) => {
+      this.replayStatus = readObject(p) ?? this.replayStatus;
     });
-    host.subscribe('edgedr/ingest/metrics', (_t, p) => {
-      if (p.kind !== 'json') return;
+    host.subscribe(TOPICS.ingestMetrics, (_t, p) => {
       // Readings stored: everything accepted except Inference's anomaly events.
-      const m = p.message as { accepted?: number; anomalies?: number };
+      const m = readObject(p) as { accepted?: number; anomalies?: number } | undefined;
+      if (m === undefined) return;
       if (m.accepted !== undefined) this.ingestAccepted = m.accepted - (m.anomalies ?? 0);
     });
-    host.subscribe('edgedr/inference/alerts', (_t, p) => {
-      if (p.kind !== 'json') return;
-      const e = p.message as { asset: string; state: string; atMs: number };
+    host.subscribe(TOPICS.inferenceAlerts, (_t, p) => {
+      const e = readObject(p) as { asset: string; state: string; atMs: number } | undefined;
+      if (e === undefined) return;
       this.alerts.push({ asset: e.asset, state: e.state, atMs: e.atMs });
       if (e.state !== 'onset') return;
       const episode = this.episodes.find(
@@ -340,30 +340,26 @@ class Demo {
     perRegion: Record<string, number>;
   } {
     const seen = new Map<string, number>();
-    const gaps: { fromTsMs: number; toTsMs: number }[] = [];
-    let evicted = 0;
+    const gaps = new GapCoverage();
     const perRegion: Record<string, number> = {};
     for (const c of [this.cloud.a, this.cloud.b]) {
       perRegion[c.region] = 0;
       for (const b of c.batches)
         for (const r of b.records) {
-          if (r.stream === GAP_MARKER_STREAM) {
-            const body = r.body as { evictedRecords?: number; fromTsMs?: number; toTsMs?: number };
-            evicted += body.evictedRecords ?? 0;
-            gaps.push({ fromTsMs: body.fromTsMs ?? 0, toTsMs: body.toTsMs ?? 0 });
-            continue;
-          }
+          gaps.add(r);
           if (r.lane !== 'telemetry') continue;
           perRegion[c.region] = (perRegion[c.region] ?? 0) + 1;
           const key = `${r.deviceId}|${r.tsMs}`;
           seen.set(key, (seen.get(key) ?? 0) + 1);
         }
     }
+    // A reading is accounted for by a gap marker only if the marker names its stream and time (the
+    // simulator's readings are on stream telemetry).
     let missing = 0;
     for (const [key, ts] of this.produced)
-      if (!seen.has(key) && !gaps.some((g) => ts >= g.fromTsMs && ts <= g.toTsMs)) missing += 1;
+      if (!seen.has(key) && !gaps.covers({ lane: 'telemetry', stream: 'telemetry', tsMs: ts })) missing += 1;
     const duplicates = [...seen.values()].reduce((a, n) => a + n - 1, 0);
-    return { missing, evictedInGapMarkers: evicted, duplicates, perRegion };
+    return { missing, evictedInGapMarkers: gaps.evictedRecords, duplicates, perRegion };
   }
 
   private report(timing: {

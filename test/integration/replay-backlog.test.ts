@@ -1,7 +1,7 @@
 import type { RegionConsumer } from '../../dev/consumer';
 import type { LocalRegion } from '../../dev/regions';
 import { eventually } from '../support/ipc';
-import { jsonMessages } from '../support/launch';
+import { documents } from '../support/launch';
 import { alert, telemetry } from '../support/records';
 import { arrivals, clientIdsSeen, regionEntry, THING, useReplayRig } from '../support/replay';
 
@@ -51,7 +51,7 @@ describe('Replay: a backlog drained over several links', () => {
 
     // Every link carried a share, each with its own client id.
     const delivered = new Map<string, number>();
-    for (const s of jsonMessages(rig.gw, 'edgedr/replay/status'))
+    for (const s of documents(rig.gw, 'edgedr/replay/status'))
       for (const [key, l] of Object.entries((s['links'] ?? {}) as Record<string, LinkStatus>))
         delivered.set(key, Math.max(delivered.get(key) ?? 0, l.deliveredBatches));
     for (const key of ['region-a', 'region-a/drain-1', 'region-a/drain-2'])

@@ -3,7 +3,7 @@ import type { RegionConsumer } from '../../dev/consumer';
 import type { LocalRegion } from '../../dev/regions';
 import type { NewRecord } from '../../shared/src/record';
 import { eventually } from '../support/ipc';
-import { jsonMessages } from '../support/launch';
+import { documents } from '../support/launch';
 import { telemetry } from '../support/records';
 import { arrivals, regionEntry, type ReplayGateway, useReplayRig } from '../support/replay';
 
@@ -118,7 +118,7 @@ describe('Replay: failover and fail-back between real regions', () => {
     const duplicatedEnvelopes = new Set(duplicated.map(([, v]) => v[0]?.batchId));
     expect(duplicatedEnvelopes.size).toBeLessThanOrEqual(8);
     // Replay counted what it sent twice.
-    const hedging = jsonMessages(r.gw, 'edgedr/replay/status').at(-1)?.['hedging'] as Record<string, number>;
+    const hedging = documents(r.gw, 'edgedr/replay/status').at(-1)?.['hedging'] as Record<string, number>;
     expect(hedging['hedgedEnvelopes']! + hedging['failoverEnvelopes']!).toBeGreaterThanOrEqual(
       duplicatedEnvelopes.size,
     );

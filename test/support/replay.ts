@@ -126,7 +126,7 @@ export function clientIdsSeen(
   dir: string,
   region: LocalRegion,
 ): { connected: string[]; disconnected: string[] } {
-  const lines = readFileSync(join(dir, `mosquitto-${region.port}.log`), 'utf8').split('\n');
+  const lines = readFileSync(join(dir, `mosquitto-${region.broker.port}.log`), 'utf8').split('\n');
   const connected = lines.flatMap((l) => /New client connected from \S+ as (\S+)/.exec(l)?.[1] ?? []);
   const disconnected = lines.flatMap(
     (l) => /Client (\S+) (?:disconnected|closed its connection)/.exec(l)?.[1] ?? [],

@@ -1,6 +1,7 @@
 import { toDrError } from '../../../shared/src/errors';
 import type { Envelope } from '../../../shared/src/envelope';
 import type { Logger } from '../../../shared/src/logger';
+import { publishDocument } from '../../../shared/src/messages/documents';
 import type { Probe } from '../../../shared/src/messages/cloud';
 import type { LocalRuntime } from '../../../shared/src/runtime/port';
 import type { ReplayConfig } from './config';
@@ -113,7 +114,7 @@ export class EffectRunner {
         return undefined;
       }
       case 'forward-recalibrate':
-        return d.runtime.publishJson(e.topic, e.message);
+        return publishDocument(d.runtime, e.topic, e.message);
       case 'log':
         d.logger[e.level](e.fields, e.msg);
         return undefined;

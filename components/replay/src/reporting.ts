@@ -1,4 +1,5 @@
 import type { Logger } from '../../../shared/src/logger';
+import { publishDocument } from '../../../shared/src/messages/documents';
 import type { LocalRuntime } from '../../../shared/src/runtime/port';
 import type { StoreMetrics } from '../../../shared/src/store/types';
 import type { ReplayConfig } from './config';
@@ -45,9 +46,9 @@ export class Reporter {
     this.publishShadow(state, config, topics, activeLink, ctx.metrics, ctx.nowMs);
     if (ctx.nowMs - this.lastStatusMs >= config.statusIntervalMs) {
       this.lastStatusMs = ctx.nowMs;
-      this.runtime
-        .publishJson(config.statusTopic, statusDocument(state, ctx))
-        .catch((err: unknown) => this.logger.debug({ err: String(err) }, 'local status not published'));
+      publishDocument(this.runtime, config.statusTopic, statusDocument(state, ctx)).catch((err: unknown) =>
+        this.logger.debug({ err: String(err) }, 'local status not published'),
+      );
     }
   }
 

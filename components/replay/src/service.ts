@@ -203,6 +203,7 @@ export class ReplayService implements RunningService<ReplayConfig> {
       metrics: this.storeMetrics(),
       nowMs,
       commands: this.commands.counters,
+      configuration: this.deps.configurationStatus,
     });
     this.state = applied.state;
     const done = this.runner.run(applied.effects);
@@ -258,6 +259,7 @@ export class ReplayService implements RunningService<ReplayConfig> {
           metrics,
           nowMs: this.now(),
           commands: this.commands.counters,
+          configuration: this.deps.configurationStatus,
         });
       } catch (err) {
         this.logger.error({ err: toDrError(err) }, 'fault in the replay housekeeping tick');

@@ -47,6 +47,8 @@ export interface StatusContext {
   readonly nowMs: number;
   /** Commands accepted and refused so far (counted where they arrive). */
   readonly commands: { readonly accepted: number; readonly refused: number };
+  /** How the component's configuration has fared (validation by the nucleus, refusals), as the shell knows it. */
+  readonly configuration?: unknown;
 }
 
 /** What the `status` command answers and what goes to the local status topic. */
@@ -83,5 +85,6 @@ export function statusDocument(s: FleetState, ctx: StatusContext): Record<string
     switches: s.switchCounts,
     recentSwitches: s.switches.slice(-5),
     commands: ctx.commands,
+    ...(ctx.configuration === undefined ? {} : { configuration: ctx.configuration }),
   };
 }
