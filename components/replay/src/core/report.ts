@@ -2,7 +2,19 @@ import type { ShadowReported } from '../../../../shared/src/messages/cloud';
 import type { StoreMetrics } from '../../../../shared/src/store/types';
 import type { FleetState } from './fleet-state';
 
-/** What the fleet tells the world: the DR shadow's reported state and the status document. */
+/**
+ * What the fleet tells the world: the DR shadow's reported state and the status document. Both are
+ * bounded: reasons are cut to `REASON_CHARS` (the log has them whole) and a few recent switches are
+ * listed, so the status fits one IPC message on nucleus lite and the shadow stays far under IoT Core's
+ * document limit.
+ */
+
+const REASON_CHARS = 240;
+const RECENT_SWITCHES = 3;
+
+function brief(reason: string | null): string | null {
+  return reason === null || reason.length <= REASON_CHARS ? reason : `${reason.slice(0, REASON_CHARS - 1)}…`;
+}
 
 export function shadowReported(s: FleetState, metrics: StoreMetrics | null, nowMs: number): ShadowReported {
   const last = s.switches.findLast(
@@ -29,7 +41,13 @@ export function shadowReported(s: FleetState, metrics: StoreMetrics | null, nowM
     lastFailover:
       last === undefined
         ? null
-        : { kind: last.kind, from: last.from, to: last.to, atMs: last.switchedAtMs, reason: last.reason },
+        : {
+            kind: last.kind,
+            from: last.from,
+            to: last.to,
+            atMs: last.switchedAtMs,
+            reason: brief(last.reason) ?? '',
+          },
     updatedAtMs: nowMs,
   };
 }
@@ -63,7 +81,7 @@ export function statusDocument(s: FleetState, ctx: StatusContext): Record<string
         n,
         {
           status: h.status,
-          reason: h.reason,
+          reason: brief(h.reason),
           latencyMs: h.latencyMs === null ? null : round1(h.latencyMs),
           connected: s.links.get(n)?.connected ?? false,
           lastSuccessMs: h.lastSuccessMs,
@@ -83,7 +101,7 @@ export function statusDocument(s: FleetState, ctx: StatusContext): Record<string
     resentRecords: s.releasedForResend + s.hedges.failoverRecords,
     hedging: s.hedges,
     switches: s.switchCounts,
-    recentSwitches: s.switches.slice(-5),
+    recentSwitches: s.switches.slice(-RECENT_SWITCHES).map((r) => ({ ...r, reason: brief(r.reason) })),
     commands: ctx.commands,
     ...(ctx.configuration === undefined ? {} : { configuration: ctx.configuration }),
   };
