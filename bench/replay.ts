@@ -10,6 +10,7 @@ import {
   startRegion,
   type LocalRegion,
 } from '../dev/regions';
+import { readObject, TOPICS } from '../shared/src/messages';
 import type { NewRecord } from '../shared/src/record';
 import type { JsonTree } from '../shared/src/runtime/host/config-tree';
 import { SqliteRecordStore } from '../shared/src/store';
@@ -79,8 +80,8 @@ async function gateway(dir: string, replay: JsonTree) {
     integrityCheck: false,
   });
   let status: Record<string, unknown> = {};
-  host.subscribe('edgedr/replay/status', (_t, p) => {
-    if (p.kind === 'json') status = p.message as Record<string, unknown>;
+  host.subscribe(TOPICS.replayStatus, (_t, p) => {
+    status = readObject(p) ?? status;
   });
   return {
     store,

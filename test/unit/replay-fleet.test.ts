@@ -54,20 +54,31 @@ describe('fleet core: start', () => {
 });
 
 describe('fleet core: failover releases or resends what was in flight', () => {
-  it('a disconnected region: its envelopes go to the next region as they are, as far as it has room; the rest back to the store', () => {
+  it('a disconnected region: its envelopes go to the next region as they are, even beyond that one’s usual window', () => {
     const { state } = play(begin(two()), [
       ...CONNECTED,
       [20, batches('e1', 'e2', 'e3'), [send('e1', 1, 'a'), send('e2', 2, 'a'), send('e3', 3, 'a')]],
-      [30, down('a'), [send('e1', 4, 'b'), send('e2', 5, 'b'), release('e3')]],
+      [30, down('a'), [send('e1', 4, 'b'), send('e2', 5, 'b'), send('e3', 6, 'b')]],
       // The failed sends on a settle nothing: the copies on b are pending.
       [31, { type: 'publish-failed', sendId: 1, timedOut: false, reason: 'disconnected' }, []],
-      [32, { type: 'publish-failed', sendId: 3, timedOut: false, reason: 'disconnected' }, [forget('e3')]],
       [40, puback(4), [ack('e1'), forget('e1')]],
     ]);
     expect(state.active).toBe('b');
-    expect(state.hedges).toMatchObject({ failoverEnvelopes: 2, failoverRecords: 6 });
-    expect(state.releasedForResend).toBe(3);
+    expect(state.hedges).toMatchObject({ failoverEnvelopes: 3, failoverRecords: 9 });
+    expect(state.releasedForResend).toBe(0);
     expect(state.switches.at(-1)).toMatchObject({ kind: 'failover', from: 'a', to: 'b', firstAckMs: 40 });
+  });
+
+  it('with no region left to take them, envelopes in flight go back to the store at once', () => {
+    const { state } = play(begin(two()), [
+      ...CONNECTED,
+      [20, batches('e1', 'e2'), [send('e1', 1, 'a'), send('e2', 2, 'a')]],
+      [25, down('b'), []],
+      [30, down('a'), [release('e1', 'e2')]],
+      [31, { type: 'publish-failed', sendId: 1, timedOut: false, reason: 'disconnected' }, [forget('e1')]],
+    ]);
+    expect(state.active).toBeNull();
+    expect(state.releasedForResend).toBe(6);
   });
 
   it('a black hole: timeouts release their envelopes; when the region is judged down the rest go to the next one; a late PUBACK still deletes, and the copy is a counted duplicate', () => {

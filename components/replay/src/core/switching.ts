@@ -1,7 +1,7 @@
 import type { SwitchKind } from '../../../../shared/src/messages/cloud';
 import { log, type Acc } from './effects';
 import { countHedges } from './fleet-updates';
-import { markReleased, unsettledOnlyOn } from './flights';
+import { markReleased, pendingOn, unsettledOnlyOn } from './flights';
 import type { SwitchReport } from './fleet-state';
 import { selectRegion } from './selection';
 import { freeSlots, linksOf, publish } from './sending';
@@ -73,14 +73,24 @@ export function switchTo(
   if (old !== undefined && old.status !== 'healthy') rescue(acc, old.name, nowMs);
 }
 
-/** Envelopes whose only sends went to `region`: resent to the active region while it has room, else released. */
+/** IoT Core: at most 100 QoS1 publishes unacknowledged per connection. */
+const IOT_CORE_MAX_IN_FLIGHT = 100;
+
+/**
+ * Envelopes whose only sends went to `region`: resent as they are to the active region (beyond its
+ * usual window if need be: the old region's windows, drain links included, may hold more than one
+ * connection's, and every envelope resent rather than re-read keeps duplicates to copies of one
+ * envelope), up to IoT Core's in-flight limit; with no region to take them, released to the store.
+ */
 export function rescue(acc: Acc, region: string, nowMs: number): void {
   const flights = unsettledOnlyOn(acc.state.ledger, region);
   if (flights.length === 0) return;
   let resent = 0;
   const released: string[] = [];
   for (const f of flights) {
-    const target = linksOf(acc.state, acc.state.active, nowMs).find((l) => freeSlots(acc.state, l) > 0);
+    const target = linksOf(acc.state, acc.state.active, nowMs)
+      .filter((l) => pendingOn(acc.state.ledger, l.key) < IOT_CORE_MAX_IN_FLIGHT)
+      .sort((a, b) => freeSlots(acc.state, b) - freeSlots(acc.state, a))[0];
     if (target !== undefined && target.region !== region) {
       publish(acc, f, target, 'failover', nowMs);
       countHedges(acc, { failoverEnvelopes: 1, failoverRecords: f.ids.length });
