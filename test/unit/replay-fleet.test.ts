@@ -321,6 +321,19 @@ describe('fleet core: drain links for a backlog', () => {
     play(begin(p), [...CONNECTED_DRAINING, [60_000, tick(null), []]]);
   });
 
+  it('are not stopped by metrics taken before the backlog was seen', () => {
+    const idle = plan([{ name: 'a', drainLinks: 1 }], { ...QUIET, drainLinkIdleMs: 500 });
+    play(begin(idle), [
+      [10, up('a'), []],
+      [20, backlogBatches('old'), [send('old', 1, 'a'), start('a/drain-1')]],
+      [30, { type: 'tick', backlogRecords: 0, metricsAtMs: 5 }, []], // metrics from before the records
+      [900, tick(null), []],
+      [910, { type: 'tick', backlogRecords: 0, metricsAtMs: 905 }, []], // fresh: the backlog is gone
+      [1_404, tick(null), []],
+      [1_405, tick(null), [stop('a/drain-1')]], // gone since the metrics were taken
+    ]);
+  });
+
   it('connect as soon as a read reaches the backlog, without waiting for the store metrics', () => {
     play(begin(p), [
       [10, up('a'), []],

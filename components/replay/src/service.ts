@@ -184,13 +184,14 @@ export class ReplayService implements RunningService<ReplayConfig> {
     done.catch((err: unknown) => this.logger.error({ err: toDrError(err) }, 'fault carrying out an effect'));
   }
 
-  private storeMetrics(): StoreMetrics | null {
+  /** The store's metrics (they cost a query, so at most one per second) and when they were taken. */
+  private storeMetrics(): { readonly atMs: number; readonly metrics: StoreMetrics } | null {
     const nowMs = this.now();
     if (this.metricsCache === null || nowMs - this.metricsCache.atMs >= METRICS_MAX_AGE_MS) {
       const metrics = this.runner.storeOp('metrics', () => this.deps.store.metrics());
       if (metrics !== undefined) this.metricsCache = { atMs: nowMs, metrics };
     }
-    return this.metricsCache?.metrics ?? null;
+    return this.metricsCache;
   }
 
   // ---- commands --------------------------------------------------------------------------------------
@@ -200,7 +201,7 @@ export class ReplayService implements RunningService<ReplayConfig> {
     const applied = applyCommand(this.state, command, {
       thing: this.deps.runtime.thingName,
       via,
-      metrics: this.storeMetrics(),
+      metrics: this.storeMetrics()?.metrics ?? null,
       nowMs,
       commands: this.commands.counters,
       configuration: this.deps.configurationStatus,
@@ -251,8 +252,13 @@ export class ReplayService implements RunningService<ReplayConfig> {
         return;
       }
       try {
-        const metrics = this.reporter.needsMetrics(this.config, this.now()) ? this.storeMetrics() : null;
-        this.dispatch({ type: 'tick', backlogRecords: metrics === null ? null : backlogRecords(metrics) });
+        const snapshot = this.reporter.needsMetrics(this.config, this.now()) ? this.storeMetrics() : null;
+        const metrics = snapshot?.metrics ?? null;
+        this.dispatch(
+          snapshot === null
+            ? { type: 'tick', backlogRecords: null }
+            : { type: 'tick', backlogRecords: backlogRecords(snapshot.metrics), metricsAtMs: snapshot.atMs },
+        );
         const active = this.state.active === null ? undefined : this.pool.get(this.state.active);
         this.reporter.onTick(this.state, this.config, this.topics, active, {
           thing: this.deps.runtime.thingName,

@@ -14,6 +14,8 @@ export type FleetInput =
       readonly type: 'tick';
       /** Records beyond the live window, from the store's metrics; null when unknown. */
       readonly backlogRecords: number | null;
+      /** When those metrics were taken (the tick's own time when left out). */
+      readonly metricsAtMs?: number;
     }
   /** A new configuration; `relink` when connection settings changed (every link is rebuilt). */
   | { readonly type: 'configure'; readonly plan: FleetPlan; readonly relink: boolean }

@@ -32,9 +32,12 @@ export function startFleet(
   return acc;
 }
 
-function tick(acc: Acc, backlogRecords: number | null, nowMs: number): void {
+function tick(acc: Acc, backlogRecords: number | null, metricsAtMs: number, nowMs: number): void {
   if (backlogRecords !== null)
-    acc.state = { ...acc.state, backlog: observeBacklog(acc.state.backlog, backlogRecords > 0, nowMs) };
+    acc.state = {
+      ...acc.state,
+      backlog: observeBacklog(acc.state.backlog, backlogRecords > 0, metricsAtMs),
+    };
   retryMisconfiguredRegions(acc, nowMs);
   settle(acc, nowMs);
   scheduleProbes(acc, nowMs);
@@ -66,7 +69,7 @@ export function step(state: FleetState, input: FleetInput, nowMs: number): Step 
   const acc: Acc = { state, effects: [] };
   switch (input.type) {
     case 'tick':
-      tick(acc, input.backlogRecords, nowMs);
+      tick(acc, input.backlogRecords, input.metricsAtMs ?? nowMs, nowMs);
       return acc;
     case 'configure':
       configure(acc, input.plan, input.relink, nowMs);
