@@ -11,6 +11,7 @@ export default tseslint.config(
       'coverage/**',
       'bench-results/**',
       'greengrass-build/**',
+      'build/**',
     ],
   },
   js.configs.recommended,
