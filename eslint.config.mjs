@@ -12,6 +12,7 @@ export default tseslint.config(
       'bench-results/**',
       'greengrass-build/**',
       'build/**',
+      'cdk.out/**',
     ],
   },
   js.configs.recommended,
