@@ -28,7 +28,7 @@ function merge(into: { [k: string]: Json } | undefined, patch: { [k: string]: Js
       out[k] !== null &&
       !Array.isArray(out[k])
     )
-      out[k] = merge(out[k] as { [k: string]: Json }, v);
+      out[k] = merge(out[k], v);
     else out[k] = v;
   }
   return out;
