@@ -14,6 +14,7 @@
  *   npm start -- --pumps 40 --hz 10 --keep
  */
 import { execFileSync } from 'node:child_process';
+import { readObject, TOPICS } from '../shared/src/messages';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { argValue } from '../dev/args';
@@ -98,26 +99,25 @@ class Demo {
     private readonly sim: PumpSimulator,
   ) {
     this.random = seededRandom(o.seed * 7919);
-    host.subscribe('edgedr/buffer/metrics', (_t, p) => {
-      if (p.kind !== 'json') return;
-      const lanes = (p.message as { lanes?: Record<string, { depth: number }> }).lanes ?? {};
+    host.subscribe(TOPICS.bufferMetrics, (_t, p) => {
+      const lanes = (readObject(p) as { lanes?: Record<string, { depth: number }> } | undefined)?.lanes ?? {};
       const alert = lanes['alert']?.depth ?? 0;
       const telemetry = lanes['telemetry']?.depth ?? 0;
       this.buffer = { depth: alert + telemetry, alert, telemetry };
       this.peakBacklog = Math.max(this.peakBacklog, alert + telemetry);
     });
-    host.subscribe('edgedr/replay/status', (_t, p) => {
-      if (p.kind === 'json') this.replayStatus = p.message as Record<string, unknown>;
+    host.subscribe(TOPICS.replayStatus, (_t, p) => {
+      this.replayStatus = readObject(p) ?? this.replayStatus;
     });
-    host.subscribe('edgedr/ingest/metrics', (_t, p) => {
-      if (p.kind !== 'json') return;
+    host.subscribe(TOPICS.ingestMetrics, (_t, p) => {
       // Readings stored: everything accepted except Inference's anomaly events.
-      const m = p.message as { accepted?: number; anomalies?: number };
+      const m = readObject(p) as { accepted?: number; anomalies?: number } | undefined;
+      if (m === undefined) return;
       if (m.accepted !== undefined) this.ingestAccepted = m.accepted - (m.anomalies ?? 0);
     });
-    host.subscribe('edgedr/inference/alerts', (_t, p) => {
-      if (p.kind !== 'json') return;
-      const e = p.message as { asset: string; state: string; atMs: number };
+    host.subscribe(TOPICS.inferenceAlerts, (_t, p) => {
+      const e = readObject(p) as { asset: string; state: string; atMs: number } | undefined;
+      if (e === undefined) return;
       this.alerts.push({ asset: e.asset, state: e.state, atMs: e.atMs });
       if (e.state !== 'onset') return;
       const episode = this.episodes.find(

@@ -3,8 +3,8 @@
  * message per metric on its local topic (default `cloudwatch/metric/put`), shaped
  * `{ request: { namespace, metricData: { metricName, value, unit, timestamp, dimensions } } }` with the
  * timestamp in epoch seconds and at most 10 dimensions. One metric per message also keeps each message
- * far inside nucleus lite's IPC limits (a JSON message decoded into at most 50 objects, about 23
- * key/value pairs in all, and 10,000 bytes framed); `ipcBudget` measures a message against them.
+ * far inside nucleus lite's IPC limits (messages/ipc-limits.ts: about 23 key/value pairs in all, 10,000
+ * bytes framed); the component expects JSON messages, so these go as JSON, not as binary documents.
  */
 export const CLOUDWATCH_PUT_TOPIC = 'cloudwatch/metric/put';
 
@@ -51,21 +51,4 @@ export function putMetricRequest(namespace: string, m: Metric): PutMetricRequest
       },
     },
   };
-}
-
-/** Objects (containers included, the message itself counted) and key/value pairs of a decoded JSON message. */
-export function ipcBudget(message: unknown): { objects: number; pairs: number; bytes: number } {
-  let objects = 0;
-  let pairs = 0;
-  const walk = (v: unknown): void => {
-    objects += 1;
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v !== null && typeof v === 'object')
-      for (const child of Object.values(v)) {
-        pairs += 1;
-        walk(child);
-      }
-  };
-  walk(message);
-  return { objects, pairs, bytes: Buffer.byteLength(JSON.stringify(message)) };
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
+import { liveBatchRecords } from '../../shared/src/messages';
 import { eventually, type IpcClient } from '../support/ipc';
-import { ingestGateway, jsonMessages, type LocalGateway } from '../support/launch';
+import { ingestGateway, documents, type LocalGateway } from '../support/launch';
 import { countRecords, readStore } from '../support/store-reader';
 import { useTempDir } from '../support/temp-dir';
 
@@ -114,11 +115,11 @@ describe('the Ingest component under the local IPC host', () => {
     );
     expect(records).toHaveLength(1);
     await eventually(
-      () => (jsonMessages(gw, 'edgedr/ingest/metrics').at(-1)?.['accepted'] ?? 0) === 1,
+      () => (documents(gw, 'edgedr/ingest/metrics').at(-1)?.['accepted'] ?? 0) === 1,
       5_000,
       'metrics',
     );
-    const metrics = jsonMessages(gw, 'edgedr/ingest/metrics').at(-1);
+    const metrics = documents(gw, 'edgedr/ingest/metrics').at(-1);
     expect(metrics?.['rejected']).toEqual({
       not_json: 1,
       non_finite: 1,
@@ -136,8 +137,7 @@ describe('the Ingest component under the local IPC host', () => {
     await start();
     const checked: { ids: string[]; allStored: boolean }[] = [];
     gw.host.subscribe('edgedr/ingest/live', (_topic, payload) => {
-      if (payload.kind !== 'json') return;
-      const ids = (payload.message as { records: { id: string }[] }).records.map((r) => r.id);
+      const ids = liveBatchRecords(payload).map((r) => r.id);
       const stored = new Set(readStore(storePath()).records.map((r) => r.seq));
       checked.push({ ids, allStored: ids.every((id) => stored.has(Number(id.split(':').pop()))) });
     });

@@ -1,5 +1,6 @@
 import { CloudWatchTranslator } from '../../components/buffer/src/cloudwatch';
-import { ipcBudget, putMetricRequest } from '../../shared/src/cloudwatch';
+import { putMetricRequest } from '../../shared/src/cloudwatch';
+import { jsonMessageProblem, subscriberArenaBytes } from '../../shared/src/messages/ipc-limits';
 import type { StoreMetrics } from '../../shared/src/store';
 
 const store = (
@@ -37,10 +38,8 @@ describe('CloudWatch metrics in the aws.greengrass.Cloudwatch request format', (
         },
       },
     });
-    const budget = ipcBudget(r);
-    expect(budget.objects).toBeLessThanOrEqual(50);
-    expect(budget.pairs).toBeLessThanOrEqual(23);
-    expect(budget.bytes).toBeLessThan(10_000);
+    expect(jsonMessageProblem('cloudwatch/metric/put', r)).toBeUndefined();
+    expect(subscriberArenaBytes(r)).toBeLessThanOrEqual(550);
     expect(() =>
       putMetricRequest('AWS/IoT', { ...r.request.metricData, name: 'x', timestampMs: 0, dimensions: {} }),
     ).toThrow(/reserved/);

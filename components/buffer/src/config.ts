@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CLOUDWATCH_PUT_TOPIC } from '../../../shared/src/cloudwatch';
+import { TOPICS } from '../../../shared/src/messages/topics';
 import { cfg } from '../../../shared/src/config';
 import { storeSettingsSchema } from '../../../shared/src/store';
 import { DEFAULT_STORE_PATH } from '../../../shared/src/store/location';
@@ -23,8 +24,8 @@ export const cloudWatchSchema = z.strictObject({
     .default('EdgeDR'),
   intervalMs: cfg.int((n) => n.min(1_000).max(3_600_000)).default(60_000),
   /** Where Replay's status (healthy regions, failovers) and Inference's alerts (anomalies) are read. */
-  replayStatusTopic: z.string().min(1).default('edgedr/replay/status'),
-  alertTopic: z.string().min(1).default('edgedr/inference/alerts'),
+  replayStatusTopic: z.string().min(1).default(TOPICS.replayStatus),
+  alertTopic: z.string().min(1).default(TOPICS.inferenceAlerts),
 });
 
 /** The Buffer component's configuration; recipes/com.edgedr.Buffer.yaml's DefaultConfiguration must parse with it. */
@@ -34,8 +35,8 @@ export const bufferConfigSchema = z.strictObject({
   store: storeSettingsSchema.default(storeSettingsSchema.parse({})),
   maintenanceIntervalMs: cfg.int((n) => n.min(100).max(3_600_000)).default(5_000),
   metricsIntervalMs: cfg.int((n) => n.min(100).max(3_600_000)).default(10_000),
-  metricsTopic: z.string().min(1).default('edgedr/buffer/metrics'),
-  eventsTopic: z.string().min(1).default('edgedr/buffer/events'),
+  metricsTopic: z.string().min(1).default(TOPICS.bufferMetrics),
+  eventsTopic: z.string().min(1).default(TOPICS.bufferEvents),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   cloudwatch: cloudWatchSchema.default(cloudWatchSchema.parse({})),
 });

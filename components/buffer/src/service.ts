@@ -1,20 +1,13 @@
 import { isAbsolute, join } from 'node:path';
+import { publishDocument } from '../../../shared/src/messages/documents';
 import type { ComponentDeps, RunningService } from '../../../shared/src/component/run';
 import { periodic } from '../../../shared/src/component/periodic';
 import { isDrError, toDrError } from '../../../shared/src/errors';
-import type { LocalMessage, Subscription } from '../../../shared/src/runtime/port';
+import { readDocument } from '../../../shared/src/messages/documents';
+import type { Subscription } from '../../../shared/src/runtime/port';
 import { SqliteRecordStore, type StoreEvent } from '../../../shared/src/store';
 import { CloudWatchTranslator } from './cloudwatch';
 import { BUFFER_COMPONENT, type BufferConfig } from './config';
-
-function messageJson(m: LocalMessage): unknown {
-  if (m.kind === 'json') return m.json;
-  try {
-    return JSON.parse(m.bytes.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Owns the store: opens and migrates it, checks its integrity (quarantining a damaged file), enforces
@@ -68,8 +61,8 @@ export class BufferService implements RunningService<BufferConfig> {
     if (!c.enabled) return;
     const translator = new CloudWatchTranslator(c.namespace, this.deps.runtime.thingName);
     const subscriptions = await Promise.all([
-      this.deps.runtime.subscribe(c.replayStatusTopic, (m) => translator.onReplayStatus(messageJson(m))),
-      this.deps.runtime.subscribe(c.alertTopic, (m) => translator.onAnomaly(messageJson(m))),
+      this.deps.runtime.subscribe(c.replayStatusTopic, (m) => translator.onReplayStatus(readDocument(m))),
+      this.deps.runtime.subscribe(c.alertTopic, (m) => translator.onAnomaly(readDocument(m))),
     ]);
     this.cloudwatch = { translator, subscriptions, key };
     this.deps.logger.info(
@@ -139,13 +132,11 @@ export class BufferService implements RunningService<BufferConfig> {
         'store quota reached: oldest records evicted, gap marker written',
       );
     }
-    runtime
-      .publishJson(this.config.eventsTopic, {
-        component: BUFFER_COMPONENT,
-        atMs: this.deps.clock.nowMs(),
-        ...event,
-      })
-      .catch((err: unknown) => logger.warn({ err: toDrError(err) }, 'could not publish a store event'));
+    publishDocument(runtime, this.config.eventsTopic, {
+      component: BUFFER_COMPONENT,
+      atMs: this.deps.clock.nowMs(),
+      ...event,
+    }).catch((err: unknown) => logger.warn({ err: toDrError(err) }, 'could not publish a store event'));
   }
 
   private maintain(): void {
@@ -168,11 +159,12 @@ export class BufferService implements RunningService<BufferConfig> {
   private async publishMetrics(): Promise<void> {
     try {
       const metrics = this.store.metrics();
-      await this.deps.runtime.publishJson(this.config.metricsTopic, {
+      await publishDocument(this.deps.runtime, this.config.metricsTopic, {
         component: BUFFER_COMPONENT,
         atMs: this.deps.clock.nowMs(),
         storeEpoch: this.store.epoch,
         ...metrics,
+        configuration: this.deps.configurationStatus,
       });
     } catch (err) {
       this.deps.logger.warn({ err: toDrError(err) }, 'could not publish store metrics');

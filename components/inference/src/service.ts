@@ -1,6 +1,9 @@
 import type { ComponentDeps, RunningService } from '../../../shared/src/component/run';
 import { periodic } from '../../../shared/src/component/periodic';
 import { toDrError } from '../../../shared/src/errors';
+import { publishDocument, readObject } from '../../../shared/src/messages/documents';
+import { decodeLiveBatch } from '../../../shared/src/messages/live-batch';
+import type { DrRecord } from '../../../shared/src/record';
 import type { LocalMessage, Subscription } from '../../../shared/src/runtime/port';
 import {
   calibratedModelPath,
@@ -47,15 +50,10 @@ interface Counters {
   calibrations: number;
   refusedModels: number;
   lastCallMs: number;
-}
-
-/** A live batch from Ingest, as far as Inference reads it. */
-interface LiveRecord {
-  readonly stream?: unknown;
-  readonly lane?: unknown;
-  readonly deviceId?: unknown;
-  readonly tsMs?: unknown;
-  readonly body?: unknown;
+  /** Messages on the live topic that were not live batches. */
+  badLiveMessages: number;
+  /** Committed records received in live batches. */
+  liveRecords: number;
 }
 
 const TOP_CONTRIBUTORS = 3;
@@ -98,6 +96,8 @@ export class InferenceService implements RunningService<InferenceConfig> {
     calibrations: 0,
     refusedModels: 0,
     lastCallMs: 0,
+    badLiveMessages: 0,
+    liveRecords: 0,
   };
 
   static async start(deps: ComponentDeps<InferenceConfig>): Promise<InferenceService> {
@@ -268,12 +268,26 @@ export class InferenceService implements RunningService<InferenceConfig> {
     return deviceId;
   }
 
+  /** The records of one live-batch message; a message that is not one is counted and skipped. */
+  private liveRecords(message: LocalMessage): readonly DrRecord[] {
+    if (message.kind !== 'binary') {
+      this.counters.badLiveMessages += 1;
+      return [];
+    }
+    try {
+      return decodeLiveBatch(message.bytes);
+    } catch (err) {
+      this.counters.badLiveMessages += 1;
+      this.log.warn({ err: toDrError(err), topic: message.topic }, 'not a live batch: skipped');
+      return [];
+    }
+  }
+
   private onLive(message: LocalMessage): void {
-    if (message.kind !== 'json') return;
-    const records = (message.json as { records?: unknown }).records;
-    if (!Array.isArray(records)) return;
+    const records = this.liveRecords(message);
+    this.counters.liveRecords += records.length;
     const { streams, measurements, window } = this.config;
-    for (const r of records as LiveRecord[]) {
+    for (const r of records) {
       if (r.lane !== 'telemetry' || typeof r.deviceId !== 'string' || typeof r.tsMs !== 'number') continue;
       if (streams.length > 0 && !streams.includes(String(r.stream))) continue;
       const body = r.body as Record<string, unknown> | undefined;
@@ -449,18 +463,15 @@ export class InferenceService implements RunningService<InferenceConfig> {
       transition === 'onset' ? 'anomaly onset' : 'anomaly recovery',
     );
     for (const topic of [this.config.alertTopic, this.config.anomalyTopic])
-      this.deps.runtime
-        .publishJson(topic, event)
-        .catch((err: unknown) =>
-          this.log.error({ err: toDrError(err), topic }, 'anomaly event not published'),
-        );
+      publishDocument(this.deps.runtime, topic, event).catch((err: unknown) =>
+        this.log.error({ err: toDrError(err), topic }, 'anomaly event not published'),
+      );
   }
 
   // ---- commands, metrics, configuration ----------------------------------------------------------
 
   private onCommand(message: LocalMessage): void {
-    const cmd =
-      message.kind === 'json' ? (message.json as { type?: unknown; asset?: unknown; id?: unknown }) : {};
+    const cmd: { type?: unknown; asset?: unknown; id?: unknown } = readObject(message) ?? {};
     if (cmd.type !== 'recalibrate') {
       this.log.warn({ topic: message.topic }, 'ignoring an unknown command');
       return;
@@ -488,13 +499,14 @@ export class InferenceService implements RunningService<InferenceConfig> {
       ),
       quietUntilCalibrated: this.quietUntilCalibrated,
       memory: memoryMb(),
+      configuration: this.deps.configurationStatus,
     };
   }
 
   private async publishMetrics(): Promise<void> {
-    await this.deps.runtime
-      .publishJson(this.config.metricsTopic, this.metrics())
-      .catch((err: unknown) => this.log.debug({ err: String(err) }, 'metrics not published'));
+    await publishDocument(this.deps.runtime, this.config.metricsTopic, this.metrics()).catch((err: unknown) =>
+      this.log.debug({ err: String(err) }, 'metrics not published'),
+    );
   }
 
   async applyConfig(config: InferenceConfig): Promise<void> {
