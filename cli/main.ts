@@ -134,9 +134,10 @@ function usage(err: (s: string) => void, line: string): number {
   return 1;
 }
 
-if (require.main === module) {
+/** The process around `run`: stdout, stderr and the exit code. */
+export function main(argv: readonly string[] = process.argv.slice(2)): void {
   run(
-    process.argv.slice(2),
+    argv,
     (s) => process.stdout.write(`${s}\n`),
     (s) => process.stderr.write(`${s}\n`),
   ).then(
@@ -149,3 +150,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) main();

@@ -4,7 +4,7 @@
  * module of message formats.
  */
 import { z } from 'zod';
-import { replayConfigSchema } from '../components/replay/src/config';
+import { replayConfigSchema, resolveTopics } from '../components/replay/src/config';
 import { COMMAND_TYPES, type CommandType } from '../components/replay/src/core/commands';
 
 export { COMMAND_TYPES, type CommandType };
@@ -19,13 +19,12 @@ export function thingTopics(thing: string): {
   readonly commandReplies: string;
   readonly shadowGet: string;
 } {
-  const fill = (t: string): string => t.replaceAll('{thing}', thing).replaceAll('{shadow}', SHADOW_NAME);
-  const shadowUpdate = fill(defaults.topics.shadowUpdate);
+  const t = resolveTopics(defaults, thing);
   return {
-    presence: fill(defaults.topics.presence),
-    commands: fill(defaults.topics.commands),
-    commandReplies: fill(defaults.topics.commandReplies),
-    shadowGet: shadowUpdate.replace(/\/update$/, '/get'),
+    presence: t.presence,
+    commands: t.commands,
+    commandReplies: t.commandReplies,
+    shadowGet: t.shadowUpdate.replace(/\/update$/, '/get'),
   };
 }
 

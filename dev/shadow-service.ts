@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
+import { localClientOptions } from './consumer';
 import type { LocalRegion } from './regions';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -49,16 +49,8 @@ export class ShadowService {
   private constructor(private readonly client: MqttClient) {}
 
   static async start(region: LocalRegion, identity: string): Promise<ShadowService> {
-    const files = region.files(identity);
     const client = mqtt.connect({
-      host: '127.0.0.1',
-      port: region.port,
-      protocol: 'mqtts',
-      protocolVersion: 5,
-      clientId: `shadow-service-${region.name}-${process.pid}`,
-      ca: readFileSync(files.caPath),
-      cert: readFileSync(files.certificatePath),
-      key: readFileSync(files.privateKeyPath),
+      ...localClientOptions(region, identity, `shadow-service-${region.name}-${process.pid}`),
       rejectUnauthorized: true,
       reconnectPeriod: 200,
       clean: true,

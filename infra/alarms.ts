@@ -1,13 +1,11 @@
-import type {
-  aws_iam as iam,
-  aws_sqs as sqs} from 'aws-cdk-lib';
+import type { aws_iam as iam, aws_sqs as sqs } from 'aws-cdk-lib';
 import {
   Duration,
   aws_cloudwatch as cloudwatch,
   aws_cloudwatch_actions as actions,
   aws_iot as iot,
   aws_sns as sns,
-  aws_sns_subscriptions as subscriptions
+  aws_sns_subscriptions as subscriptions,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { InfraConfig } from './config';

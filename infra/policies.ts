@@ -1,4 +1,4 @@
-import { replayConfigSchema } from '../components/replay/src/config';
+import { replayConfigSchema, resolveTopics, type ReplayConfig } from '../components/replay/src/config';
 
 /**
  * The IoT policies of each region, from Replay's default topics so that they cannot drift apart:
@@ -17,18 +17,8 @@ export interface PolicyDocument {
 const THING = '${iot:Connection.Thing.ThingName}';
 const defaults = replayConfigSchema.parse({});
 
-function replayTopicsFor(thing: string): Record<keyof typeof defaults.topics, string> {
-  const fill = (t: string): string =>
-    t.replaceAll('{thing}', thing).replaceAll('{shadow}', defaults.shadow.name);
-  const t = defaults.topics;
-  return {
-    batches: fill(t.batches),
-    presence: fill(t.presence),
-    probe: fill(t.probe),
-    commands: fill(t.commands),
-    commandReplies: fill(t.commandReplies),
-    shadowUpdate: fill(t.shadowUpdate),
-  };
+function replayTopicsFor(thing: string): ReplayConfig['topics'] {
+  return resolveTopics(defaults, thing);
 }
 
 /** The topics a thing's Replay uses, and the ones the cloud side watches (`+` for any thing). */
