@@ -28,7 +28,7 @@ import { arch } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { argValue } from '../dev/args';
-import { BUILD_DIR } from './build-paths';
+import { ARTIFACTS_VERSION_FILE, BUILD_DIR } from './build-paths';
 import { loadRecipe } from '../shared/src/runtime/host/recipe';
 import {
   componentOfArtifact,
@@ -256,6 +256,18 @@ export async function buildComponents(
       }
   }
   writeFileSync(join(outDir, 'size-report.json'), `${JSON.stringify(built, null, 2)}\n`);
+  // The version the zips were built at: each gdk project's build step refuses zips of another version.
+  const versions = [
+    ...new Set(
+      readdirSync(recipesDir)
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => loadRecipe(join(recipesDir, f)).ComponentVersion),
+    ),
+  ];
+  writeFileSync(
+    join(outDir, 'artifacts', ARTIFACTS_VERSION_FILE),
+    `${JSON.stringify({ version: versions.join(',') })}\n`,
+  );
   return built;
 }
 

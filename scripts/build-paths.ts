@@ -11,3 +11,5 @@ export const ARTIFACTS_DIR = join(BUILD_DIR, 'artifacts');
 export const GDK_PROJECTS_DIR = join(BUILD_DIR, 'gdk');
 export const LOCAL_DEPLOYMENT_DIR = join(BUILD_DIR, 'local-deployment');
 export const RELEASE_MANIFEST = join(BUILD_DIR, 'release.json');
+/** Beside the zips: the recipes' version they were built at. */
+export const ARTIFACTS_VERSION_FILE = 'build-version.json';

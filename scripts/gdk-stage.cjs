@@ -38,6 +38,15 @@ try {
 } catch (err) {
   fail(`cannot stage ${component}: ${err.message}`);
 }
+// Zips built at another version would publish old code under the new version.
+const stamp = join(project.artifactsSource, 'build-version.json');
+if (!existsSync(stamp))
+  fail(`${stamp} is missing: run npm run build:components (or npm run release) in the project first`);
+const built = JSON.parse(readFileSync(stamp, 'utf8')).version;
+if (built !== base[1])
+  fail(
+    `the zips in ${project.artifactsSource} were built at ${built}, this recipe is at ${base[1]}: run npm run build:components (or npm run release without --skip-build)`,
+  );
 const out = join('greengrass-build');
 mkdirSync(join(out, 'recipes'), { recursive: true });
 // gdk names the artifact folder after the configured version, NEXT_PATCH included.

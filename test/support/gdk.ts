@@ -109,8 +109,9 @@ export function gdkPublish(
 }
 
 /** Stand-ins for the zips `npm run build:components` writes (their contents are the artifact test's business). */
-export function fakeZips(dir: string): string {
+export function fakeZips(dir: string, version = '0.1.0'): string {
   mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'build-version.json'), JSON.stringify({ version }));
   for (const c of ['buffer', 'ingest', 'replay', 'inference'])
     for (const p of ['aarch64', 'amd64']) writeFileSync(join(dir, `${c}-${p}.zip`), `${c} ${p}`);
   return dir;

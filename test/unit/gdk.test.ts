@@ -73,9 +73,11 @@ describe('gdk projects', () => {
     }
   });
 
-  it('stops with one line when the artifacts were not built', () => {
+  it('stops with one line when the artifacts were not built, or were built at another version', () => {
     const [project] = writeGdkProjects(join(tempDir(), 'gdk'), join(tempDir(), 'nothing-here'));
     expect(() => gdkBuild(project!.dir)).toThrow(/run npm run build:components/);
+    const [stale] = writeGdkProjects(join(tempDir(), 'gdk2'), fakeZips(join(tempDir(), 'old'), '0.0.9'));
+    expect(() => gdkBuild(stale!.dir)).toThrow(/built at 0.0.9, this recipe is at 0.1.0/);
     expect(() => execFileSync('node', ['gdk-stage.cjs'], { cwd: project!.dir, stdio: 'pipe' })).toThrow(
       /usage/,
     );

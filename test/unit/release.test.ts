@@ -74,7 +74,7 @@ describe('release: one version from recipes to gdk projects to the deployment', 
         author: 'Pump Works GmbH',
         regions: ['eu-west-1', 'eu-central-1'],
         root,
-        artifactsDir: fakeZips(join(tempDir(), 'zips')),
+        artifactsDir: fakeZips(join(tempDir(), 'zips'), version === 'NEXT_PATCH' ? '0.1.0' : version),
         gdkProjectsDir: gdkDir,
         manifestPath: join(tempDir(), 'release.json'),
       });
