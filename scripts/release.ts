@@ -86,14 +86,21 @@ export function release(options: ReleaseOptions): ReleaseResult {
   const author = options.author ?? settings.author;
   if (author.trim() === '') throw new Error('the author (ComponentPublisher) must not be empty');
 
-  // The root settings: the one place gdk projects and npm run deployment read.
-  const rootConfig = readJson<GdkConfig>(rootConfigPath);
-  const [rootName] = Object.keys(rootConfig.component);
-  const updated: GdkConfig = {
-    ...rootConfig,
-    component: { [rootName as string]: { ...settings, author, version } },
+  // The root settings: the one place gdk projects and npm run deployment read. Only the two values
+  // change in the file's text, so its formatting stays as it is.
+  const rootText = readFileSync(rootConfigPath, 'utf8');
+  const setField = (text: string, field: string, value: string): string => {
+    const pattern = new RegExp(`("${field}"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`);
+    if (!pattern.test(text)) throw new Error(`${rootConfigPath} has no "${field}"`);
+    return text.replace(pattern, (_m, head: string) => `${head}${JSON.stringify(value)}`);
   };
-  writeFileSync(rootConfigPath, `${JSON.stringify(updated, null, 2)}\n`);
+  writeFileSync(rootConfigPath, setField(setField(rootText, 'version', version), 'author', author));
+  const rootConfig = readJson<GdkConfig>(rootConfigPath);
+  if (
+    sharedGdkSettings(rootConfigPath).settings.version !== version ||
+    Object.keys(rootConfig.component).length !== 1
+  )
+    throw new Error(`${rootConfigPath}: could not set the version`);
 
   // Recipes: at a fixed version they carry it; at NEXT_PATCH they keep the last fixed release (the base).
   const recipesVersion = version === NEXT_PATCH ? current : version;

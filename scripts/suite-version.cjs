@@ -62,6 +62,12 @@ function suiteRange(version, baseVersion) {
 }
 
 const quote = (s) => `'${String(s).replaceAll("'", "''")}'`;
+/** A value YAML reads back as the same string without quotes (no number, boolean, null or syntax). */
+const PLAIN = /^[A-Za-z][A-Za-z0-9 ._-]*[A-Za-z0-9._-]$/;
+const YAML_WORDS = /^(true|false|yes|no|on|off|null|y|n)$/i;
+/** Keeps the line's quoting style where the value allows it, so a release changes no more than it must. */
+const scalar = (line, value) =>
+  /^[^:]+:\s*['"]/.test(line) || !PLAIN.test(value) || YAML_WORDS.test(value) ? quote(value) : value;
 
 /**
  * Rewrites a recipe's ComponentVersion, ComponentPublisher and the VersionRequirement of its dependencies
@@ -83,7 +89,7 @@ function rewriteRecipe(text, { version, publisher, range }) {
       }
       if (/^ComponentPublisher:/.test(line)) {
         seen.publisher = true;
-        return `ComponentPublisher: ${quote(publisher)}`;
+        return `ComponentPublisher: ${scalar(line, publisher)}`;
       }
       return line;
     }

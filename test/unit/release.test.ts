@@ -122,6 +122,19 @@ describe('release: one version from recipes to gdk projects to the deployment', 
     },
   );
 
+  it('a release at the version already there changes no file (formatting included)', () => {
+    const root = copyTree(join(tempDir(), 'tree'));
+    release({
+      version: '0.1.0',
+      root,
+      artifactsDir: fakeZips(join(tempDir(), 'zips')),
+      gdkProjectsDir: join(tempDir(), 'gdk'),
+      manifestPath: join(tempDir(), 'release.json'),
+    });
+    for (const f of ['gdk-config.json', 'recipe.yaml', ...SUITE.map((c) => `recipes/${c}.yaml`)])
+      expect([f, readFileSync(join(root, f), 'utf8')]).toEqual([f, readFileSync(join(REPO_ROOT, f), 'utf8')]);
+  });
+
   it('a later NEXT_PATCH in an account that has the components still meets the dependencies', () => {
     const root = copyTree(join(tempDir(), 'tree'));
     const gdkDir = join(tempDir(), 'gdk');
