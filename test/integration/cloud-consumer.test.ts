@@ -10,6 +10,8 @@ import { arrivals, regionEntry, THING, useReplayRig } from '../support/replay';
 jest.setTimeout(180_000);
 
 describe('cloud consumer on the envelopes Replay really sends', () => {
+  let load: NodeJS.Timeout | undefined;
+  afterEach(() => clearInterval(load));
   const ctx = useReplayRig('ggdr-cloud-consumer-');
 
   it('across a failover (resends carry the same ids to the other region) every record reaches the sink exactly once; resends are duplicates', async () => {
@@ -23,13 +25,18 @@ describe('cloud consumer on the envelopes Replay really sends', () => {
       },
       { store: { maxRecordBodyBytes: 8_192 } },
     );
-    const ids = rig.store.append(
-      Array.from({ length: 30_000 }, (_, n) => telemetry(Date.now() - 3_600_000 + n, n, `pump/s${n % 4}`)),
-    ).ids;
-    await eventually(() => cloudA.batches.length >= 3, 20_000, 'batches in region-a');
+    // A sensor load on the store, so that batches are in flight whenever region-a stops answering.
+    const ids: string[] = [];
+    let n = 0;
+    load = setInterval(() => {
+      const batch = Array.from({ length: 200 }, () => telemetry(Date.now(), n, `pump/s${n++ % 4}`));
+      ids.push(...rig.store.append(batch).ids);
+    }, 50);
+    await eventually(() => cloudA.batches.length >= 5, 20_000, 'batches in region-a');
     a.pause(); // a black hole with batches in flight: they are resent to region-b with the same ids
-    await eventually(() => cloudB.batches.length >= 3, 20_000, 'failover to region-b');
+    await eventually(() => cloudB.batches.length >= 5, 30_000, 'failover to region-b');
     a.resume();
+    clearInterval(load);
     await eventually(() => arrivals([cloudA, cloudB]).size === ids.length, 90_000, 'every record delivered');
     await eventually(() => rig.store.metrics().lanes.telemetry.depth === 0, 20_000, 'the store drained');
 
