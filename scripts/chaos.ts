@@ -20,7 +20,7 @@ import { nodePidInGroup, rssBytes } from '../dev/proc';
 import { PumpSimulator, seededRandom } from '../dev/pump-simulator';
 import { startLocalSuite, SUITE_COMPONENTS, type LocalSuite } from '../dev/suite';
 import type { LocalPayload } from '../shared/src/runtime/host/ipc-host';
-import { GAP_MARKER_STREAM } from '../shared/src/store';
+import { GapCoverage } from '../shared/src/gap-markers';
 
 const THING = 'chaos-gateway';
 const FAULTS = [
@@ -242,17 +242,10 @@ class Chaos {
   }
 
   private gapCovered(): (c: Committed) => boolean {
-    const gaps: { key: string; from: number; to: number }[] = [];
-    for (const c of [this.suite.cloud.a, this.suite.cloud.b])
-      for (const b of c.batches)
-        for (const r of b.records) {
-          if (r.stream !== GAP_MARKER_STREAM) continue;
-          const streams = (r.body as { streams?: Record<string, { fromTsMs: number; toTsMs: number }> })
-            .streams;
-          for (const [key, g] of Object.entries(streams ?? {}))
-            gaps.push({ key, from: g.fromTsMs, to: g.toTsMs });
-        }
-    return (c) => gaps.some((g) => g.key === `${c.lane}:${c.stream}` && c.tsMs >= g.from && c.tsMs <= g.to);
+    const coverage = GapCoverage.of(
+      [this.suite.cloud.a, this.suite.cloud.b].flatMap((c) => c.batches.flatMap((b) => b.records)),
+    );
+    return (c) => coverage.covers(c);
   }
 
   /** Committed, not delivered, and not named by a gap marker (or already counted with a damaged file). */

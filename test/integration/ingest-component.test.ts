@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connectMessage, openRaw, operationMessage, replies } from '../support/raw-ipc';
 import { liveBatchRecords } from '../../shared/src/messages';
 import { eventually, type IpcClient } from '../support/ipc';
 import { ingestGateway, documents, type LocalGateway } from '../support/launch';
@@ -77,8 +79,39 @@ describe('the Ingest component under the local IPC host', () => {
     expect(temps.map((r) => r.ts_ms)).toEqual([Math.floor(now / 1000) * 1000, now]);
   });
 
+  it('judges the value the publisher sent: 1e309 and __proto__ arrive as sent and are dead-lettered with their reason', async () => {
+    await start();
+    const now = Date.now();
+    // A JSON message whose text holds 1e309: the SDK client cannot even write it, a raw one can.
+    const token = gw.host.component('com.test.Sensors')?.token ?? '';
+    const raw = await openRaw(gw.host.socketPath);
+    raw.socket.write(
+      Buffer.concat([
+        connectMessage(token),
+        operationMessage(
+          1,
+          'aws.greengrass#PublishToTopic',
+          `{"topic":"sensors/pump-1/p","publishMessage":{"jsonMessage":{"message":{"ts":${now},"t":1e309}}}}`,
+        ),
+      ]),
+    );
+    await eventually(() => replies(raw.received).length >= 2, 5_000, 'the publish answered');
+    raw.socket.destroy();
+    await publish('sensors/pump-1/p', JSON.parse(`{"ts": ${now}, "v": 1, "__proto__": {"polluted": true}}`));
+    await eventually(() => readStore(storePath()).deadLetters.length === 2, 15_000, 'two dead letters');
+    const { records, deadLetters } = readStore(storePath());
+    expect(records).toHaveLength(0);
+    expect(deadLetters.map((d) => d.reason).sort()).toEqual(['non_finite', 'reserved_key']);
+    // Reasons are readable in the log; nothing of the payload is.
+    const log = readFileSync(gw.launcher.logPath(INGEST), 'utf8');
+    expect(log).toContain('"reason":"non_finite"');
+    expect(log).toContain('"reason":"reserved_key"');
+    expect(log).not.toContain('polluted');
+  });
+
   it('dead-letters bad input with its reason and raw bytes, and keeps running', async () => {
-    await start({ allowedDevices: ['pump-1'] });
+    // Readings over IPC stay under nucleus lite's 10,000-byte messages: a smaller cap shows the refusal.
+    await start({ allowedDevices: ['pump-1'], maxPayloadBytes: 4096 });
     const now = Date.now();
     await publishBytes('sensors/pump-1/p', Buffer.from('{"ts": 1, "value": '));
     await publishBytes('sensors/pump-1/p', Buffer.from(`{"ts": ${now}, "value": 1e999}`));
@@ -87,7 +120,7 @@ describe('the Ingest component under the local IPC host', () => {
     await publish('sensors/pump-1/p', { ts: now + 3_600_000, value: 1 }); // far future
     await publish('sensors/pump-1/p', { ts: now, value: { nested: true } });
     await publish('sensors/pump-2/p', { ts: now, value: 1 }); // not allowed
-    await publish('sensors/pump-1/p', { ts: now, value: 'x'.repeat(20_000) }); // oversize
+    await publish('sensors/pump-1/p', { ts: now, value: 'x'.repeat(6_000) }); // oversize
     await publish('sensors/pump-1/p', { ts: now, value: 7 }); // the one good reading
     await eventually(
       () => {

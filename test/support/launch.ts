@@ -68,8 +68,12 @@ export async function ingestGateway(
   root: string,
   ingestOverrides: JsonTree,
   publishResources: readonly string[] = ['sensors/*'],
+  bufferOverrides: JsonTree = {},
 ): Promise<{ gw: LocalGateway; sensor: IpcClient }> {
-  const gw = await localGateway(root, { 'com.edgedr.Ingest': ingestOverrides });
+  const gw = await localGateway(root, {
+    'com.edgedr.Ingest': ingestOverrides,
+    'com.edgedr.Buffer': bufferOverrides,
+  });
   const token = gw.host.addComponent('com.test.Sensors', {
     accessControl: pubsubAcl(publishResources, []),
   }).token;

@@ -138,8 +138,8 @@ export class ComponentLauncher {
       ) as JsonTree;
       if (this.options.host.component(name) === undefined)
         this.options.host.addComponent(name, configuration);
-      mkdirSync(this.workPath(name), { recursive: true });
-      mkdirSync(join(this.options.rootDir, 'logs'), { recursive: true });
+      mkdirSync(this.workPath(name), { recursive: true, mode: 0o700 });
+      mkdirSync(join(this.options.rootDir, 'logs'), { recursive: true, mode: 0o700 });
       if (this.options.prebuiltArtifactsDir === undefined)
         await buildLocalArtifacts(this.options.projectRoot, manifest, this.decompressedPath(recipe));
       else unpackArtifacts(this.options.prebuiltArtifactsDir, manifest, this.decompressedPath(recipe));
@@ -201,7 +201,7 @@ export class ComponentLauncher {
 
   private spawnStep(s: Supervised, script: string, env: NodeJS.ProcessEnv): ChildProcess {
     const command = this.interpolate(s, script);
-    const logFd = openSync(this.logPath(s.name), 'a');
+    const logFd = openSync(this.logPath(s.name), 'a', 0o600);
     try {
       // A process group of its own, so signals reach the whole tree, not just the shell.
       return spawn('/bin/sh', ['-c', command], {
@@ -218,7 +218,7 @@ export class ComponentLauncher {
   /** The host's own lines in a component's log; a failure to write them must not disturb supervision. */
   private note(s: Supervised, line: string): void {
     try {
-      const fd = openSync(this.logPath(s.name), 'a');
+      const fd = openSync(this.logPath(s.name), 'a', 0o600);
       try {
         writeSync(
           fd,
