@@ -126,10 +126,11 @@ export class EdgeDrRegionStack extends Stack {
       `SELECT topic(2) AS thing, region, state, atMs, timestamp() AS receivedAtMs FROM '${any.presence}'`,
       [{ dynamoDBv2: { roleArn: ruleRole.roleArn, putItem: { tableName: presence.tableName } } }],
     );
+    // update/documents carries the whole document after each update (update/accepted only the update).
     rule(
       'DrShadowRule',
-      `SELECT topic(3) AS thing, state.reported AS reported, version, timestamp() AS receivedAtMs ` +
-        `FROM '$aws/things/+/shadow/name/${suiteTopics.shadowName}/update/accepted'`,
+      `SELECT topic(3) AS thing, current.state.reported AS reported, current.version AS version, ` +
+        `timestamp() AS receivedAtMs FROM '$aws/things/+/shadow/name/${suiteTopics.shadowName}/update/documents'`,
       [{ dynamoDBv2: { roleArn: ruleRole.roleArn, putItem: { tableName: drState.tableName } } }],
     );
 

@@ -79,7 +79,7 @@ describe('infrastructure: the same stack in every region of one file', () => {
       });
       for (const from of [
         "FROM 'edgedr/+/presence'",
-        "FROM '$aws/things/+/shadow/name/edgedr-dr/update/accepted'",
+        "FROM '$aws/things/+/shadow/name/edgedr-dr/update/documents'",
       ])
         t.hasResourceProperties('AWS::IoT::TopicRule', {
           TopicRulePayload: Match.objectLike({
