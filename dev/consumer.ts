@@ -21,7 +21,7 @@ export interface ReceivedMessage {
   readonly atMs: number;
 }
 
-/** MQTT 5 over TLS to a local region as one of its certificate identities. */
+/** MQTT 5 over TLS to a local region's cloud-side listener as one of its certificate identities. */
 export function localClientOptions(
   region: LocalRegion,
   identity: string,
@@ -29,8 +29,8 @@ export function localClientOptions(
 ): mqtt.IClientOptions {
   const files = region.files(identity);
   return {
-    host: '127.0.0.1',
-    port: region.port,
+    host: region.cloudEndpoint.host,
+    port: region.cloudEndpoint.port,
     protocol: 'mqtts',
     protocolVersion: 5,
     clientId,

@@ -62,8 +62,8 @@ describe('edgedr, the operator tool, against local TLS regions and a running Rep
       const f = r.files('operator');
       return [
         `  - name: ${r.name}`,
-        `    endpoint: localhost`,
-        `    port: ${r.port}`,
+        `    endpoint: ${r.cloudEndpoint.host}`,
+        `    port: ${r.cloudEndpoint.port}`,
         `    certificatePath: ${f.certificatePath}`,
         `    privateKeyPath: ${f.privateKeyPath}`,
         `    caPath: ${f.caPath}`,
