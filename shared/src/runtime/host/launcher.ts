@@ -39,6 +39,10 @@ export interface LauncherOptions {
    * them. Absent: artifacts are bundled from the sources, with the project's node_modules on NODE_PATH.
    */
   readonly prebuiltArtifactsDir?: string;
+  /** The architecture the nucleus would report (default: this machine's), e.g. `aarch64` under qemu. */
+  readonly architecture?: string;
+  /** Directories put before PATH for the components (e.g. one whose `node` runs another platform's). */
+  readonly pathPrefix?: readonly string[];
 }
 
 interface Supervised {
@@ -130,7 +134,10 @@ export class ComponentLauncher {
   async launch(names: readonly string[]): Promise<void> {
     for (const name of this.ordered(names)) {
       const recipe = this.recipes.get(name) as Recipe;
-      const manifest = selectManifest(recipe);
+      const manifest =
+        this.options.architecture === undefined
+          ? selectManifest(recipe)
+          : selectManifest(recipe, 'linux', this.options.architecture);
       if (manifest === undefined) throw new Error(`${name}: no manifest matches this platform`);
       const configuration = deepMerge(
         defaultConfiguration(recipe),
@@ -164,7 +171,9 @@ export class ComponentLauncher {
   private environment(s: Supervised, stepEnv: Record<string, string>): NodeJS.ProcessEnv {
     const component = this.options.host.component(s.name);
     const env: NodeJS.ProcessEnv = {
-      PATH: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
+      PATH: [...(this.options.pathPrefix ?? []), process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin'].join(
+        ':',
+      ),
       HOME: process.env['HOME'] ?? '/root',
       LANG: process.env['LANG'] ?? 'C.UTF-8',
       // Bundles built from the sources find the project's native modules; built artifacts carry their own.
