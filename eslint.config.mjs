@@ -11,6 +11,8 @@ export default tseslint.config(
       'coverage/**',
       'bench-results/**',
       'greengrass-build/**',
+      'build/**',
+      'cdk.out/**',
     ],
   },
   js.configs.recommended,
