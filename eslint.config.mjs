@@ -22,6 +22,8 @@ export default tseslint.config(
       'coverage/**',
       'bench-results/**',
       'greengrass-build/**',
+      'build/**',
+      'cdk.out/**',
     ],
   },
   js.configs.recommended,

@@ -21,6 +21,8 @@ export interface RegionSpec {
   readonly replayTopics?: readonly string[];
   /** Give the Replay identity an expired certificate. */
   readonly expired?: boolean;
+  /** More identities (certificate CNs) and the topics each may use. */
+  readonly identities?: Readonly<Record<string, readonly string[]>>;
   /** Log connections with their client ids (see `clientIdsSeen`). */
   readonly logConnections?: boolean;
 }
@@ -34,8 +36,12 @@ export async function startRegions(
   for (const s of specs) {
     regions.push(
       await startRegion(dir, s.name, {
-        clients: [s.expired === true ? { name: 'replay', days: -1 } : 'replay', 'cloud'],
-        acl: { replay: s.replayTopics ?? replayTopics(THING), cloud: CONSUMER_TOPICS },
+        clients: [
+          s.expired === true ? { name: 'replay', days: -1 } : 'replay',
+          'cloud',
+          ...Object.keys(s.identities ?? {}),
+        ],
+        acl: { replay: s.replayTopics ?? replayTopics(THING), cloud: CONSUMER_TOPICS, ...s.identities },
         logConnections: s.logConnections === true,
       }),
     );
