@@ -1,16 +1,19 @@
 /**
- * The cloud-facing message formats the operator tool speaks, all taken from Replay's own code (its
- * configuration defaults and command checker): the one place to change when they move to a shared
- * module of message formats.
+ * The cloud-facing message formats the operator tool speaks, from the suite's shared module of cloud
+ * formats (shared/src/messages/cloud.ts, what Replay itself uses). The tool reads what gateways send
+ * leniently (a newer gateway may add fields), so its schemas for what it receives stay loose here.
  */
 import { z } from 'zod';
-import { replayConfigSchema, resolveTopics } from '../components/replay/src/config';
-import { COMMAND_TYPES, type CommandType } from '../components/replay/src/core/commands';
+import {
+  cloudTopics,
+  COMMAND_TYPES,
+  DEFAULT_SHADOW_NAME,
+  type CommandType,
+} from '../shared/src/messages/cloud';
 
 export { COMMAND_TYPES, type CommandType };
 
-const defaults = replayConfigSchema.parse({});
-export const SHADOW_NAME = defaults.shadow.name;
+export const SHADOW_NAME = DEFAULT_SHADOW_NAME;
 
 /** Replay's default topics for `thing` (`+` for any thing). */
 export function thingTopics(thing: string): {
@@ -19,7 +22,7 @@ export function thingTopics(thing: string): {
   readonly commandReplies: string;
   readonly shadowGet: string;
 } {
-  const t = resolveTopics(defaults, thing);
+  const t = cloudTopics(thing);
   return {
     presence: t.presence,
     commands: t.commands,

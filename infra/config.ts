@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { MAX_DRAIN_LINKS } from '../components/replay/src/regions';
 import { parseConfig } from '../shared/src/config';
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -18,6 +19,11 @@ export const infraConfigSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z][A-Za-z0-9-]{0,60}$/)
     .default('edgedr'),
+  /**
+   * The drain links Replay has per region (its `drainLinks`): the gateway policy allows their client ids,
+   * `<thing>-replay-<region>-drain-1` … `-drain-N`, and no others.
+   */
+  replayDrainLinks: z.number().int().min(0).max(MAX_DRAIN_LINKS).default(0),
   /** How long record ids are remembered for de-duplication (resends come within minutes). */
   idempotencyRetentionDays: z.number().int().min(1).max(365).default(14),
   consumer: z

@@ -1,4 +1,5 @@
 import { replayConfigSchema, resolveTopics, type ReplayConfig } from '../components/replay/src/config';
+import { regionClientIds } from '../components/replay/src/regions';
 
 /**
  * The IoT policies of each region, from Replay's default topics so that they cannot drift apart:
@@ -29,18 +30,22 @@ export const suiteTopics = {
 };
 
 /**
- * Replay's connection in `region`: its own client id (`<thing>-replay-<region>`), its batches, presence
- * (retained, also as the will), probes, command replies and DR shadow updates, and its commands. The
- * thing variable resolves from the certificate only when the certificate is attached to the thing as
- * its exclusive thing (the client id differs from the thing name: the nucleus uses that one).
+ * Replay's connections in `region`: its own client ids (`<thing>-replay-<region>`, and
+ * `…-drain-1` … `-drain-N` for its drain links), its batches, presence (retained, also as the will),
+ * probes, command replies and DR shadow updates, and its commands. The thing variable resolves from the
+ * certificate only when the certificate is attached to the thing as its exclusive thing (the client id
+ * differs from the thing name: the nucleus uses that one).
  */
-export function gatewayPolicy(region: string, account: string): PolicyDocument {
+export function gatewayPolicy(region: string, account: string, drainLinks = 0): PolicyDocument {
   const arn = (kind: string, rest: string): string => `arn:aws:iot:${region}:${account}:${kind}/${rest}`;
   const t = replayTopicsFor(THING);
+  const clients = regionClientIds({ clientId: `${THING}-replay-${region}`, drainLinks }).map((id) =>
+    arn('client', id),
+  );
   return {
     Version: '2012-10-17',
     Statement: [
-      { Effect: 'Allow', Action: 'iot:Connect', Resource: arn('client', `${THING}-replay-${region}`) },
+      { Effect: 'Allow', Action: 'iot:Connect', Resource: clients.length === 1 ? clients[0]! : clients },
       {
         Effect: 'Allow',
         Action: ['iot:Publish', 'iot:RetainPublish'],

@@ -40,7 +40,7 @@ export class EdgeDrRegionStack extends Stack {
 
     const gateway = new iot.CfnPolicy(this, 'GatewayPolicy', {
       policyName: 'edgedr-gateway',
-      policyDocument: gatewayPolicy(region, config.account),
+      policyDocument: gatewayPolicy(region, config.account, config.replayDrainLinks),
     });
     const operator = new iot.CfnPolicy(this, 'OperatorPolicy', {
       policyName: 'edgedr-operator',

@@ -17,6 +17,13 @@ function documentedPolicy(): unknown {
   return JSON.parse(block ?? 'null');
 }
 
+/** The docs' iot:Connect statement for a region with two drain links. */
+function documentedDrainConnect(): unknown {
+  const doc = readFileSync(join(REPO_ROOT, 'docs', 'deployment.md'), 'utf8');
+  const block = /drainLinks: 2`:\n\n```json\n([\s\S]*?)```/.exec(doc)?.[1];
+  return JSON.parse(block ?? 'null');
+}
+
 describe('infrastructure: the same stack in every region of one file', () => {
   const tempDir = useTempDir('ggdr-infra-');
 
@@ -57,6 +64,8 @@ describe('infrastructure: the same stack in every region of one file', () => {
     expect(bundle).toMatch(/require\("@aws-sdk\/client-dynamodb"\)/);
     // The policy the docs give is the one the stack creates.
     expect(gatewayPolicy('REGION', 'ACCOUNT')).toEqual(documentedPolicy());
+    // With drain links, exactly their client ids as well (the docs' second example).
+    expect(gatewayPolicy('REGION', 'ACCOUNT', 2).Statement[0]).toEqual(documentedDrainConnect());
 
     for (const stack of stacks) {
       const t = Template.fromStack(stack);
