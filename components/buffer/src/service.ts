@@ -1,9 +1,11 @@
 import { isAbsolute, join } from 'node:path';
-import { publishDocument } from '../../../shared/src/messages/documents';
+import { publishDocument, readDocument } from '../../../shared/src/messages/documents';
 import type { ComponentDeps, RunningService } from '../../../shared/src/component/run';
 import { periodic } from '../../../shared/src/component/periodic';
 import { isDrError, toDrError, type DrError } from '../../../shared/src/errors';
+import type { Subscription } from '../../../shared/src/runtime/port';
 import { SqliteRecordStore, type LostEpochAccount, type StoreEvent } from '../../../shared/src/store';
+import { CloudWatchTranslator } from './cloudwatch';
 import { BUFFER_COMPONENT, type BufferConfig } from './config';
 
 /** Between maintenance rounds with work left: room for the other processes' writes. */
@@ -18,6 +20,11 @@ export class BufferService implements RunningService<BufferConfig> {
   private config: Readonly<BufferConfig>;
   private readonly abort = new AbortController();
   private readonly loops: Promise<void>[];
+  private cloudwatch: {
+    translator: CloudWatchTranslator;
+    subscriptions: Subscription[];
+    key: string;
+  } | null = null;
 
   constructor(private readonly deps: ComponentDeps<BufferConfig>) {
     this.config = deps.config;
@@ -36,7 +43,56 @@ export class BufferService implements RunningService<BufferConfig> {
         () => this.publishMetrics(),
         signal,
       ),
+      periodic(
+        deps.clock,
+        () => this.config.cloudwatch.intervalMs,
+        () => this.publishCloudWatch(),
+        signal,
+      ),
     ];
+  }
+
+  /** Starts, restarts or stops the CloudWatch translation to match the configuration. */
+  async configureCloudWatch(config: Readonly<BufferConfig>): Promise<void> {
+    const c = config.cloudwatch;
+    const key = JSON.stringify(c);
+    if (this.cloudwatch?.key === key) return;
+    const old = this.cloudwatch;
+    this.cloudwatch = null;
+    await Promise.all((old?.subscriptions ?? []).map((s) => s.close().catch(() => undefined)));
+    if (!c.enabled) return;
+    const translator = new CloudWatchTranslator(c.namespace, this.deps.runtime.thingName);
+    const subscriptions = await Promise.all([
+      this.deps.runtime.subscribe(c.replayStatusTopic, (m) => translator.onReplayStatus(readDocument(m))),
+      this.deps.runtime.subscribe(c.alertTopic, (m) => translator.onAnomaly(readDocument(m))),
+    ]);
+    this.cloudwatch = { translator, subscriptions, key };
+    this.deps.logger.info(
+      { topic: c.topic, namespace: c.namespace, intervalMs: c.intervalMs },
+      'CloudWatch metrics on: one request per metric to the aws.greengrass.Cloudwatch component',
+    );
+  }
+
+  private async publishCloudWatch(): Promise<void> {
+    const cw = this.cloudwatch;
+    if (cw === null) return;
+    let metrics = null;
+    try {
+      metrics = this.store.metrics();
+    } catch (err) {
+      this.deps.logger.warn({ err: toDrError(err) }, 'store metrics unavailable for CloudWatch');
+    }
+    for (const request of cw.translator.requests(metrics, this.deps.clock.nowMs())) {
+      try {
+        await this.deps.runtime.publishJson(this.config.cloudwatch.topic, request);
+      } catch (err) {
+        this.deps.logger.warn(
+          { err: toDrError(err), topic: this.config.cloudwatch.topic },
+          'CloudWatch metric not published',
+        );
+        return;
+      }
+    }
   }
 
   storePath(config: Readonly<BufferConfig>): string {
@@ -190,6 +246,7 @@ export class BufferService implements RunningService<BufferConfig> {
       this.storePath(config) !== this.storePath(this.config) ||
       JSON.stringify(config.store) !== JSON.stringify(this.config.store);
     this.config = config;
+    await this.configureCloudWatch(config);
     if (reopen) {
       this.store.close();
       this.store = this.open(config);
@@ -200,11 +257,18 @@ export class BufferService implements RunningService<BufferConfig> {
   async stop(): Promise<void> {
     this.abort.abort();
     await Promise.all(this.loops);
+    await Promise.all((this.cloudwatch?.subscriptions ?? []).map((s) => s.close().catch(() => undefined)));
     this.store.close();
   }
 }
 
-export function startBuffer(deps: ComponentDeps<BufferConfig>): Promise<BufferService> {
+export async function startBuffer(deps: ComponentDeps<BufferConfig>): Promise<BufferService> {
   const service = new BufferService(deps);
-  return Promise.resolve(service);
+  try {
+    await service.configureCloudWatch(deps.config);
+  } catch (err) {
+    await service.stop();
+    throw err;
+  }
+  return service;
 }
