@@ -143,7 +143,7 @@ export function readRecords(ctx: DrainContext, maxRecords: number, maxBytes: num
 }
 
 export interface EnvelopeRequest {
-  /** Envelopes wanted (e.g. the free in-flight slots); a read may return a few more. */
+  /** Envelopes wanted (e.g. the free in-flight slots); a read may return one more (a whole block). */
   readonly maxEnvelopes: number;
   /** The publish limit: a block larger than this is re-encoded into smaller envelopes. */
   readonly maxEnvelopeBytes: number;
@@ -201,6 +201,8 @@ export function readEnvelopes(ctx: EnvelopeReadContext, request: EnvelopeRequest
     });
     let at = 0;
     for (const envelope of envelopes) {
+      // The size hint can be off (it is learnt): records beyond the envelopes wanted stay unleased.
+      if (out.length >= request.maxEnvelopes) break;
       const records = pending.slice(at, at + envelope.header.count);
       at += envelope.header.count;
       out.push({
