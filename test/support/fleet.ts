@@ -18,7 +18,7 @@ export const POLICY: FleetPolicy = {
     failbackHoldMs: 30_000,
   },
   connectTimeoutMs: 2_000,
-  batching: { maxInFlight: 2, maxEnvelopeBytes: 1_000, maxReadRecords: 100, maxReadBytes: 10_000 },
+  batching: { maxInFlight: 2, maxEnvelopeBytes: 1_000, maxReadRecords: 100 },
   hedging: { enabled: true, minDelayMs: 200, maxDelayMs: 1_000, maxInFlight: 2 },
   drainLinkIdleMs: 10_000,
 };
@@ -63,11 +63,17 @@ export const refused =
     diagnosis: { kind: 'certificate', cause },
   });
 export const tick = (backlogRecords: number | null = 0): Act => ({ type: 'tick', backlogRecords });
-export const ids = (batchId: string, n = 3): string[] =>
-  Array.from({ length: n }, (_, i) => `${batchId}:${i}`);
+/** The store unit of an envelope read (each carries three records). */
+export const unit = (batchId: string): string => `unit:${batchId}`;
 export const batches = (...names: string[]): Act => ({
   type: 'batches',
-  batches: names.map((batchId) => ({ batchId, ids: ids(batchId), plainBytes: 3_000, payloadBytes: 300 })),
+  batches: names.map((batchId) => ({
+    batchId,
+    unitId: unit(batchId),
+    records: 3,
+    plainBytes: 3_000,
+    payloadBytes: 300,
+  })),
   backlog: false,
 });
 /** Envelopes from a read that reached the backlog. */
@@ -109,10 +115,10 @@ export const send = (batchId: string, sendId: number, link: string): Seen => ({
   sendId,
   link,
 });
-export const ack = (batchId: string): Seen => ({ kind: 'ack', ids: ids(batchId) });
+export const ack = (batchId: string): Seen => ({ kind: 'ack', units: [unit(batchId)] });
 export const release = (...batchIds: string[]): Seen => ({
   kind: 'release',
-  ids: batchIds.flatMap((b) => ids(b)),
+  units: batchIds.map(unit),
 });
 export const forget = (batchId: string): Seen => ({ kind: 'forget-batch', batchId });
 export const probe = (link: string, probeId: number): Seen => ({ kind: 'probe', link, probeId });

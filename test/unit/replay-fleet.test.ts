@@ -346,12 +346,11 @@ describe('fleet core: drain links for a backlog', () => {
 
   it('size the read for every link of the active region', () => {
     const { state } = play(begin(p), CONNECTED_DRAINING);
-    // Three links with two free slots each; nothing sent yet, so 1:1 compression is assumed.
-    expect(readBudget(state, 40)).toEqual({ maxRecords: 100, maxBytes: 5_700 });
-    // Five envelopes out (one slot left), compressing 10:1: the estimate has moved most of the way.
+    // Three links with two free slots each: an envelope for each.
+    expect(readBudget(state, 40)).toEqual({ maxRecords: 100, maxEnvelopes: 6 });
+    // Five envelopes out: one slot left.
     const { state: after } = play({ state, effects: [] }, [[40, batches('x1', 'x2', 'x3', 'x4', 'x5')]]);
-    const learnt = 1 + (1 - 0.8 ** 5) * 9;
-    expect(readBudget(after, 41)).toEqual({ maxRecords: 100, maxBytes: Math.floor(1_000 * learnt * 0.95) });
+    expect(readBudget(after, 41)).toEqual({ maxRecords: 100, maxEnvelopes: 1 });
     const { state: full } = play({ state: after, effects: [] }, [[42, batches('x6')]]);
     expect(readBudget(full, 43)).toBeNull();
   });

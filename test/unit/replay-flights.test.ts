@@ -10,7 +10,7 @@ import {
 } from '../../components/replay/src/core/flights';
 import { addSample, lateAfterMs, NO_SAMPLES } from '../../components/replay/src/core/latency';
 
-const batch = { batchId: 'e1', ids: ['r1', 'r2'], plainBytes: 2_000, payloadBytes: 200 };
+const batch = { batchId: 'e1', unitId: 'u1', records: 2, plainBytes: 2_000, payloadBytes: 200 };
 
 /** A ledger holding e1 with one send per (link, kind) given, at times 0, 1, ... */
 function ledger(sends: readonly [link: string, kind: Send['kind']][]): Ledger {

@@ -1,13 +1,15 @@
 import { isAbsolute, join } from 'node:path';
-import { publishDocument } from '../../../shared/src/messages/documents';
+import { publishDocument, readDocument } from '../../../shared/src/messages/documents';
 import type { ComponentDeps, RunningService } from '../../../shared/src/component/run';
 import { periodic } from '../../../shared/src/component/periodic';
-import { isDrError, toDrError } from '../../../shared/src/errors';
-import { readDocument } from '../../../shared/src/messages/documents';
+import { isDrError, toDrError, type DrError } from '../../../shared/src/errors';
 import type { Subscription } from '../../../shared/src/runtime/port';
-import { SqliteRecordStore, type StoreEvent } from '../../../shared/src/store';
+import { SqliteRecordStore, type LostEpochAccount, type StoreEvent } from '../../../shared/src/store';
 import { CloudWatchTranslator } from './cloudwatch';
 import { BUFFER_COMPONENT, type BufferConfig } from './config';
+
+/** Between maintenance rounds with work left: room for the other processes' writes. */
+const MAINTENANCE_PAUSE_MS = 20;
 
 /**
  * Owns the store: opens and migrates it, checks its integrity (quarantining a damaged file), enforces
@@ -99,7 +101,7 @@ export class BufferService implements RunningService<BufferConfig> {
       : join(this.deps.runtime.workDir, config.storePath);
   }
 
-  private open(config: Readonly<BufferConfig>): SqliteRecordStore {
+  private open(config: Readonly<BufferConfig>, lostEpoch?: LostEpochAccount): SqliteRecordStore {
     const path = this.storePath(config);
     const store = SqliteRecordStore.open({
       path,
@@ -108,6 +110,7 @@ export class BufferService implements RunningService<BufferConfig> {
       onCorrupt: 'quarantine',
       clock: this.deps.clock,
       onEvent: (event) => this.onStoreEvent(event),
+      ...(lostEpoch === undefined ? {} : { lostEpoch }),
     });
     this.deps.logger.info({ path, epoch: store.epoch, pragmas: store.pragmas() }, 'store open');
     return store;
@@ -115,22 +118,53 @@ export class BufferService implements RunningService<BufferConfig> {
 
   private onStoreEvent(event: StoreEvent): void {
     const { logger, runtime } = this.deps;
-    if (event.type === 'recreated') {
-      logger.error(
-        { code: event.code, path: event.path, quarantinedTo: event.quarantinedTo, reason: event.reason },
-        'store was damaged: moved aside and recreated',
-      );
-    } else {
-      const r = event.report;
-      logger.warn(
-        {
-          evictedRecords: r.evictedRecords,
-          fromTsMs: r.fromTsMs,
-          toTsMs: r.toTsMs,
-          gapMarkerId: r.gapMarkerId,
-        },
-        'store quota reached: oldest records evicted, gap marker written',
-      );
+    switch (event.type) {
+      case 'recreated':
+        logger.error(
+          {
+            code: event.code,
+            path: event.path,
+            quarantinedTo: event.quarantinedTo,
+            reason: event.reason,
+            lostEpoch: event.lostEpoch,
+            lostRecords: event.lostRecords,
+            gapMarkerId: event.gapMarkerId,
+          },
+          event.cause === 'damaged'
+            ? 'store was damaged: moved aside and recreated'
+            : 'store file was deleted or replaced: a fresh store was created, the lost epoch is named by a gap marker',
+        );
+        break;
+      case 'eviction': {
+        const r = event.report;
+        logger.warn(
+          {
+            evictedRecords: r.evictedRecords,
+            fromTsMs: r.fromTsMs,
+            toTsMs: r.toTsMs,
+            gapMarkerId: r.gapMarkerId,
+          },
+          'store quota reached: oldest records evicted, gap marker written',
+        );
+        break;
+      }
+      case 'relinked':
+        logger.error(
+          { path: event.path, setAsideTo: event.setAsideTo },
+          'the store path was removed or replaced while its data file is intact: link restored',
+        );
+        break;
+      case 'block-damaged':
+        logger.error(
+          {
+            blockId: event.blockId,
+            records: event.records,
+            reason: event.reason,
+            gapMarkerId: event.gapMarkerId,
+          },
+          'a compacted block is damaged: dropped and named by a gap marker',
+        );
+        break;
     }
     publishDocument(runtime, this.config.eventsTopic, {
       component: BUFFER_COMPONENT,
@@ -139,21 +173,54 @@ export class BufferService implements RunningService<BufferConfig> {
     }).catch((err: unknown) => logger.warn({ err: toDrError(err) }, 'could not publish a store event'));
   }
 
-  private maintain(): void {
-    try {
-      const report = this.store.maintain();
-      if (report.busy) this.deps.logger.debug('WAL checkpoint deferred: readers are active');
-    } catch (err) {
-      const e = toDrError(err);
-      if (isDrError(e, 'STORE_CORRUPT')) {
-        // Damaged under us (disk fault, or a file overwritten): reopen, which quarantines and recreates.
-        this.deps.logger.error({ err: e }, 'store damaged while running: reopening');
-        this.store.close();
-        this.store = this.open(this.config);
+  /**
+   * Maintenance rounds (quota, compaction, checkpoint, vacuum, a slice of the integrity check) while
+   * work remains, up to one interval's worth, with a pause between rounds so that Ingest's appends
+   * and Replay's acks get the write lock in between: each round's transactions are short.
+   */
+  private async maintain(): Promise<void> {
+    const deadline = this.deps.clock.monotonicMs() + this.config.maintenanceIntervalMs;
+    for (;;) {
+      let more = false;
+      try {
+        const report = this.store.maintain();
+        if (report.busy) this.deps.logger.debug('WAL checkpoint deferred: readers are active');
+        more = report.more;
+      } catch (err) {
+        this.onMaintenanceFault(toDrError(err));
         return;
       }
-      this.deps.logger.warn({ err: e }, 'store maintenance failed; will retry');
+      if (!more || this.abort.signal.aborted || this.deps.clock.monotonicMs() >= deadline) return;
+      try {
+        await this.deps.clock.sleep(MAINTENANCE_PAUSE_MS, this.abort.signal);
+      } catch {
+        return; // stopping
+      }
     }
+  }
+
+  private onMaintenanceFault(e: DrError): void {
+    if (isDrError(e, 'STORE_CORRUPT')) {
+      // Damaged under us (disk fault, or a file overwritten): reopen, which quarantines and recreates.
+      this.deps.logger.error({ err: e }, 'store damaged while running: reopening');
+      this.store.close();
+      this.store = this.open(this.config);
+      return;
+    }
+    if (isDrError(e, 'STORE_REPLACED')) {
+      // The data file was deleted or replaced: the epoch this handle holds is over. What it still held
+      // is named in the fresh store's gap marker.
+      let account: LostEpochAccount | undefined;
+      try {
+        account = this.store.undeliveredAccount();
+      } catch (err) {
+        this.deps.logger.warn({ err: toDrError(err) }, 'could not account for the lost store');
+      }
+      this.store.close();
+      this.store = this.open(this.config, account);
+      return;
+    }
+    this.deps.logger.warn({ err: e }, 'store maintenance failed; will retry');
   }
 
   private async publishMetrics(): Promise<void> {
@@ -167,7 +234,10 @@ export class BufferService implements RunningService<BufferConfig> {
         configuration: this.deps.configurationStatus,
       });
     } catch (err) {
-      this.deps.logger.warn({ err: toDrError(err) }, 'could not publish store metrics');
+      const e = toDrError(err);
+      // Noticed here too when maintenance rounds are far apart.
+      if (isDrError(e, 'STORE_REPLACED') || isDrError(e, 'STORE_CORRUPT')) this.onMaintenanceFault(e);
+      else this.deps.logger.warn({ err: e }, 'could not publish store metrics');
     }
   }
 

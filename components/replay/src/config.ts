@@ -14,7 +14,6 @@ export const REPLAY_COMPONENT = 'com.edgedr.Replay';
 export const REPLAY_VERSION = '0.1.0';
 
 const KiB = 1024;
-const MiB = 1024 * KiB;
 
 /**
  * Upstream topics. `{thing}` is replaced by the thing name, so one configuration serves a whole thing
@@ -60,11 +59,18 @@ const batchingSchema = z.strictObject({
   maxEnvelopeBytes: cfg
     .int((n) => n.min(4 * KiB).max(IOT_CORE_MAX_PAYLOAD_BYTES - KiB))
     .default(DEFAULT_MAX_ENVELOPE_BYTES),
+  /**
+   * The envelope encoding: 2 (columnar, compacted blocks sent as stored) or 1 (gzipped JSON, for a
+   * consumer that reads only v1; every block is then re-encoded).
+   */
+  envelopeVersion: cfg
+    .int((n) => n.min(1).max(2))
+    .default(2)
+    .transform((v) => v as 1 | 2),
   /** Envelopes published and not yet acknowledged (IoT Core allows 100 in flight per connection). */
   maxInFlight: cfg.int((n) => n.min(1).max(100)).default(4),
-  /** Upper bound of one read from the store, in records and in (uncompressed) bytes. */
+  /** Upper bound of the records one read packs from rows (compacted blocks go as they are stored). */
   maxReadRecords: cfg.int((n) => n.min(1).max(100_000)).default(20_000),
-  maxReadBytes: cfg.int((n) => n.min(4 * KiB).max(64 * MiB)).default(4 * MiB),
   /** How often an empty store is polled for new records. */
   pollIntervalMs: cfg.int((n) => n.min(10).max(10_000)).default(200),
   /** A region's drain links disconnect once the backlog has been empty this long. */

@@ -89,10 +89,10 @@ export class EffectRunner {
         this.envelopes.delete(e.batchId);
         return undefined;
       case 'ack':
-        this.storeOp('ack', () => d.store.ack(e.ids));
+        this.storeOp('ack', () => d.store.ackEnvelopes(e.units));
         return undefined;
       case 'release':
-        this.storeOp('release', () => d.store.release(e.ids));
+        this.storeOp('release', () => d.store.releaseEnvelopes(e.units));
         return undefined;
       case 'probe': {
         const probe: Probe = { thing: d.runtime.thingName, region: d.regionOf(e.link), atMs: d.nowMs() };

@@ -1,4 +1,5 @@
-import type { AckResult, BatchRequest, StoredRecord, StoreMetrics } from '../../../shared/src/store/types';
+import type { EnvelopeRequest, ReadyEnvelope } from '../../../shared/src/store/drain';
+import type { StoreMetrics, UnitAckResult } from '../../../shared/src/store/types';
 import type { StoreSettings } from '../../../shared/src/store/settings';
 import type { ReplayConfig } from './config';
 import type { Diagnosed } from './core/effects';
@@ -58,12 +59,15 @@ export interface LinkSpec {
 
 export type LinkFactory = (spec: LinkSpec, events: LinkEvents) => RegionLink;
 
-/** The store's drain side: leased reads by lane priority, acknowledgement, release, metrics. */
+/**
+ * The store's drain side: ready envelopes in lane priority, each leased as a unit until its
+ * acknowledgement deletes what it carries or its release gives it back; metrics.
+ */
 export interface DrainStore {
   readonly settings: StoreSettings;
-  nextBatch(request: BatchRequest): StoredRecord[];
-  ack(ids: readonly string[]): AckResult;
-  release(ids: readonly string[]): void;
+  nextEnvelopes(request: EnvelopeRequest): ReadyEnvelope[];
+  ackEnvelopes(units: readonly string[]): UnitAckResult;
+  releaseEnvelopes(units: readonly string[]): void;
   metrics(): StoreMetrics;
   close(): void;
 }

@@ -128,7 +128,6 @@ export class ReplayService implements RunningService<ReplayConfig> {
     );
     this.drain = new Drain({
       store: deps.store,
-      thingName: deps.runtime.thingName,
       logger: deps.logger,
       nowMs: () => this.now(),
       state: () => this.state,
@@ -137,7 +136,6 @@ export class ReplayService implements RunningService<ReplayConfig> {
         for (const e of envelopes) this.runner.envelopes.set(e.header.batchId, e);
         this.dispatch({ type: 'batches', batches, backlog });
       },
-      release: (ids) => this.runner.storeOp('release', () => deps.store.release(ids)),
     });
     const first = startFleet(planOf(this.config, this.topics), overrides, this.now());
     this.state = first.state;
@@ -290,8 +288,9 @@ export class ReplayService implements RunningService<ReplayConfig> {
     await Promise.all(this.loops);
     const unsettled = [...this.state.ledger.flights.values()]
       .filter((f) => f.ackedBy === null && !f.released)
-      .flatMap((f) => f.ids);
-    if (unsettled.length > 0) this.runner.storeOp('release', () => this.deps.store.release(unsettled));
+      .map((f) => f.unitId);
+    if (unsettled.length > 0)
+      this.runner.storeOp('release', () => this.deps.store.releaseEnvelopes(unsettled));
     this.closing = true;
     await this.pool.stopAll();
     this.deps.store.close();

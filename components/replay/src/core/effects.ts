@@ -72,9 +72,9 @@ export type Effect =
   /** The envelope has no send pending any more: its payload can go. */
   | { readonly kind: 'forget-batch'; readonly batchId: string }
   /** Delete records: a region acknowledged them. */
-  | { readonly kind: 'ack'; readonly ids: readonly string[] }
+  | { readonly kind: 'ack'; readonly units: readonly string[] }
   /** Give leased records back to the store, to be read again. */
-  | { readonly kind: 'release'; readonly ids: readonly string[] }
+  | { readonly kind: 'release'; readonly units: readonly string[] }
   | { readonly kind: 'probe'; readonly link: LinkKey; readonly probeId: number }
   | { readonly kind: 'save-overrides'; readonly pinnedRegion: string | null; readonly paused: boolean }
   | {

@@ -27,7 +27,6 @@ export interface FleetPolicy {
     readonly maxInFlight: number;
     readonly maxEnvelopeBytes: number;
     readonly maxReadRecords: number;
-    readonly maxReadBytes: number;
   };
   readonly hedging: {
     readonly enabled: boolean;
@@ -149,8 +148,6 @@ export interface FleetState {
   readonly linksStartedMs: number;
   readonly nextGeneration: number;
   readonly ledger: Ledger;
-  /** Serialised bytes per payload byte, learnt from sent envelopes: sizes reads to fill free slots. */
-  readonly plainPerPayload: number;
   readonly lastSendMs: number;
   readonly probes: ReadonlyMap<number, ProbeInFlight>;
   readonly lastProbeMs: ReadonlyMap<LinkKey, number>;
@@ -219,7 +216,6 @@ export function initialState(
     noFailbackBeforeMs: 0,
     nextGeneration: 1,
     ledger: EMPTY_LEDGER,
-    plainPerPayload: 1,
     lastSendMs: 0,
     probes: new Map(),
     lastProbeMs: new Map(),

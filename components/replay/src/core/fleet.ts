@@ -57,10 +57,10 @@ function configure(acc: Acc, plan: FleetPlan, relink: boolean, nowMs: number): v
   const released: string[] = [];
   for (const f of acc.state.ledger.flights.values()) {
     if (f.ackedBy !== null || f.released) continue;
-    released.push(...f.ids);
+    released.push(f.unitId);
     acc.state = { ...acc.state, ledger: markReleased(acc.state.ledger, f.batchId) };
   }
-  if (released.length > 0) acc.effects.push({ kind: 'release', ids: released });
+  if (released.length > 0) acc.effects.push({ kind: 'release', units: released });
   for (const link of old.links.values()) if (link.running) stopLink(acc, link.key);
   acc.state = { ...acc.state, ...freshRegions(plan, acc.state.nextGeneration, nowMs) };
 }

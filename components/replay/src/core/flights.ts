@@ -1,7 +1,7 @@
 /**
  * The flight ledger: every envelope published and not yet settled, and every send of it (an envelope
  * can be on its way to two regions when it was hedged or resent after a failover: same batch id, same
- * record ids). Pure data and functions; what a PUBACK or a failure settles is decided here and comes
+ * store unit). Pure data and functions; what a PUBACK or a failure settles is decided here and comes
  * back as a verdict the fleet turns into store effects.
  *
  * - The first successful PUBACK of any send deletes the records (ack). A later one is a duplicate the
@@ -26,7 +26,10 @@ export interface Send {
 
 export interface Flight {
   readonly batchId: string;
-  readonly ids: readonly string[];
+  /** The store's unit for the envelope: what its acknowledgement deletes, or its release gives back. */
+  readonly unitId: string;
+  /** Records the envelope carries. */
+  readonly records: number;
   readonly plainBytes: number;
   readonly payloadBytes: number;
   readonly firstSentAtMs: number;
@@ -38,7 +41,10 @@ export interface Flight {
   readonly ackedBy: string | null;
   /** Successful PUBACKs after the first (copies the cloud received twice, known to the gateway). */
   readonly extraAcks: number;
-  /** Given back to the store (every send failed or was abandoned); a late PUBACK still deletes. */
+  /**
+   * Given back to the store (every send failed or was abandoned). A late PUBACK is still passed on;
+   * the store has forgotten the unit by then, so its records go again and the cloud de-duplicates them.
+   */
   readonly released: boolean;
 }
 
@@ -52,7 +58,8 @@ export const EMPTY_LEDGER: Ledger = { flights: new Map(), sends: new Map(), next
 
 export interface BatchInfo {
   readonly batchId: string;
-  readonly ids: readonly string[];
+  readonly unitId: string;
+  readonly records: number;
   readonly plainBytes: number;
   readonly payloadBytes: number;
 }

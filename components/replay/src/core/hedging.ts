@@ -72,7 +72,7 @@ export function hedgeLate(acc: Acc, nowMs: number): void {
     const target = hedgeTarget(acc.state, nowMs);
     if (target === undefined) return;
     publish(acc, c.flight, target, 'hedge', nowMs);
-    countHedges(acc, { hedgedEnvelopes: 1, hedgedRecords: c.flight.ids.length });
+    countHedges(acc, { hedgedEnvelopes: 1, hedgedRecords: c.flight.records });
     log(acc, 'debug', 'PUBACK late: envelope hedged to a standby', {
       batchId: c.flight.batchId,
       from: c.send.region,

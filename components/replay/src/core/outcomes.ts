@@ -35,18 +35,18 @@ export function onPuback(
   const v = settlement.verdict;
   if (success && v !== null) {
     count(acc, send.region, {
-      records: v.flight.ids.length,
+      records: v.flight.records,
       batches: 1,
       payloadBytes: v.flight.payloadBytes,
     });
     if (v.kind === 'delivered') {
-      acc.effects.push({ kind: 'ack', ids: v.flight.ids });
+      acc.effects.push({ kind: 'ack', units: [v.flight.unitId] });
       if (send.kind !== 'first') overtook(acc, send, others, nowMs);
     } else if (v.kind === 'duplicate') {
-      countHedges(acc, { duplicateEnvelopes: 1, duplicateRecords: v.flight.ids.length });
+      countHedges(acc, { duplicateEnvelopes: 1, duplicateRecords: v.flight.records });
     }
   } else if (!success) {
-    if (v?.kind === 'release') acc.effects.push({ kind: 'release', ids: v.flight.ids });
+    if (v?.kind === 'release') acc.effects.push({ kind: 'release', units: [v.flight.unitId] });
     count(acc, send.region, { refusedBatches: 1 });
     log(acc, 'warn', 'batch refused by the region; its records stay in the store', {
       region: send.region,
@@ -92,7 +92,7 @@ export function onPublishFailed(
   const settlement = settle(acc.state.ledger, sendId, false);
   acc.state = { ...acc.state, ledger: settlement.ledger };
   if (settlement.verdict?.kind === 'release')
-    acc.effects.push({ kind: 'release', ids: settlement.verdict.flight.ids });
+    acc.effects.push({ kind: 'release', units: [settlement.verdict.flight.unitId] });
   forgetIfClosed(acc, settlement);
   count(acc, send.region, { failedBatches: 1 });
   if (timedOut)

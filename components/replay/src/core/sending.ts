@@ -1,4 +1,3 @@
-import type { BatchRequest } from '../../../../shared/src/store/types';
 import { log, type Acc } from './effects';
 import { addSend, pendingOn, type BatchInfo, type Send } from './flights';
 import type { FleetState, LinkState } from './fleet-state';
@@ -10,6 +9,11 @@ import { isThrottled } from './health';
  * leased twice; reads come in the store's priority order (alerts, live, backlog), so the next free
  * slot on any link always carries the most urgent records.
  */
+
+export interface ReadBudget {
+  readonly maxEnvelopes: number;
+  readonly maxRecords: number;
+}
 
 /** A region's links that can take a publish now, primary first; empty when the region cannot. */
 export function linksOf(s: FleetState, region: string | null, nowMs: number): LinkState[] {
@@ -25,16 +29,14 @@ export function freeSlots(s: FleetState, link: LinkState): number {
   return Math.max(0, s.plan.policy.batching.maxInFlight - pendingOn(s.ledger, link.key));
 }
 
-/** How much to read now: what fills the free slots at the compression seen so far; null for nothing. */
-export function readBudget(s: FleetState, nowMs: number): BatchRequest | null {
-  const b = s.plan.policy.batching;
+/**
+ * How much to read now: an envelope for every free slot over the active region's links, at most
+ * `maxReadRecords` records packed from rows; null for nothing.
+ */
+export function readBudget(s: FleetState, nowMs: number): ReadBudget | null {
   const free = linksOf(s, s.active, nowMs).reduce((n, l) => n + freeSlots(s, l), 0);
   if (free <= 0) return null;
-  const maxBytes = Math.min(
-    b.maxReadBytes,
-    Math.max(b.maxEnvelopeBytes, Math.floor(free * b.maxEnvelopeBytes * s.plainPerPayload * 0.95)),
-  );
-  return { maxRecords: b.maxReadRecords, maxBytes };
+  return { maxEnvelopes: free, maxRecords: s.plan.policy.batching.maxReadRecords };
 }
 
 /** The link with the most free slots (the primary on a tie); the least loaded when all are full. */
@@ -70,18 +72,13 @@ export function sendBatches(acc: Acc, batches: readonly BatchInfo[], nowMs: numb
   if (batches.length === 0) return;
   const links = linksOf(acc.state, acc.state.active, nowMs);
   if (links.length === 0) {
-    acc.effects.push({ kind: 'release', ids: batches.flatMap((b) => b.ids) });
+    acc.effects.push({ kind: 'release', units: batches.map((b) => b.unitId) });
     log(acc, 'debug', 'no link can take the envelopes read; records go back to the store', {
       envelopes: batches.length,
     });
     return;
   }
   for (const batch of batches) {
-    const ratio = batch.plainBytes / Math.max(1, batch.payloadBytes);
-    acc.state = {
-      ...acc.state,
-      plainPerPayload: acc.state.plainPerPayload + 0.2 * (ratio - acc.state.plainPerPayload),
-    };
     const link = pick(acc.state, links);
     if (link !== undefined) publish(acc, batch, link, 'first', nowMs);
   }

@@ -10,8 +10,8 @@ import { freeSlots, linksOf, publish } from './sending';
  * Moving traffic from one region to another: the selection's verdict becomes a switch, with its report,
  * and the envelopes still waiting on a region that is not healthy any more are rescued at once instead
  * of after their timeouts: resent as they are (same batch id, same record ids) to the new region while
- * it has room, otherwise given back to the store. A late PUBACK from the old region still deletes them;
- * the cloud de-duplicates by id. On a fail-back or pin away from a healthy region, envelopes in flight
+ * it has room, otherwise given back to the store. A late PUBACK from the old region deletes what is still
+ * in flight; what was given back goes again, and the cloud de-duplicates by id. On a fail-back or pin away from a healthy region, envelopes in flight
  * there are left to complete.
  */
 
@@ -87,22 +87,24 @@ export function rescue(acc: Acc, region: string, nowMs: number): void {
   if (flights.length === 0) return;
   let resent = 0;
   const released: string[] = [];
+  let releasedRecords = 0;
   for (const f of flights) {
     const target = linksOf(acc.state, acc.state.active, nowMs)
       .filter((l) => pendingOn(acc.state.ledger, l.key) < IOT_CORE_MAX_IN_FLIGHT)
       .sort((a, b) => freeSlots(acc.state, b) - freeSlots(acc.state, a))[0];
     if (target !== undefined && target.region !== region) {
       publish(acc, f, target, 'failover', nowMs);
-      countHedges(acc, { failoverEnvelopes: 1, failoverRecords: f.ids.length });
-      resent += f.ids.length;
+      countHedges(acc, { failoverEnvelopes: 1, failoverRecords: f.records });
+      resent += f.records;
     } else {
       acc.state = { ...acc.state, ledger: markReleased(acc.state.ledger, f.batchId) };
-      released.push(...f.ids);
+      released.push(f.unitId);
+      releasedRecords += f.records;
     }
   }
   if (released.length > 0) {
-    acc.effects.push({ kind: 'release', ids: released });
-    acc.state = { ...acc.state, releasedForResend: acc.state.releasedForResend + released.length };
+    acc.effects.push({ kind: 'release', units: released });
+    acc.state = { ...acc.state, releasedForResend: acc.state.releasedForResend + releasedRecords };
   }
   log(acc, 'warn', 'unacknowledged envelopes rescued from a lost region (possible duplicates, same ids)', {
     region,
