@@ -3,25 +3,27 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultModelPath, readModelFile } from '../components/inference/src/adapters/model-files';
 import { OnnxAnomalyModel } from '../components/inference/src/adapters/onnx-model';
-import { DEFAULT_MEASUREMENTS } from '../components/inference/src/config';
-import { featureNames, slidingWindowFeatures } from '../components/inference/src/core/features';
+import { inferenceConfigSchema } from '../components/inference/src/config';
+import { windowsOf } from '../components/inference/src/core/windows';
+import { corePolicy } from '../components/inference/src/policy';
 import { DEFAULT_FIT, fitPca, pcaToOnnx, scorePca } from '../components/inference/src/core/pca';
 import { PumpSimulator } from '../dev/pump-simulator';
 import { nodePidInGroup, rssBytes } from '../dev/proc';
 import { benchGateway, option } from './common';
 import { fmt, printTable } from './table';
 
-const FEATURES = featureNames(DEFAULT_MEASUREMENTS);
+const CONFIG = inferenceConfigSchema.parse({});
+const POLICY = corePolicy(CONFIG);
+const FEATURES = POLICY.features;
 const SOURCE_DIR = join(__dirname, '..', 'components', 'inference', 'src');
 
 function simulatedWindows(count: number, seed: number): number[][] {
   const sim = new PumpSimulator(seed, ['pump'], 0);
-  const rows: number[][] = [];
-  for (let i = 0; i < count + 4; i++) {
+  const readings = Array.from({ length: count + CONFIG.window.size - 1 }, () => {
     const r = sim.next()[0]!;
-    rows.push(DEFAULT_MEASUREMENTS.map((m) => r.measurements[m]!));
-  }
-  return slidingWindowFeatures(rows, 5);
+    return { tsMs: r.tsMs, values: CONFIG.measurements.map((m) => r.measurements[m]!) };
+  });
+  return windowsOf(readings, POLICY.window).map((w) => w.window.features);
 }
 
 const percentile = (sorted: readonly number[], p: number): number =>

@@ -4,28 +4,31 @@
 import { readFileSync } from 'node:fs';
 import { defaultModelPath, readModelFile } from '../../components/inference/src/adapters/model-files';
 import { OnnxAnomalyModel } from '../../components/inference/src/adapters/onnx-model';
-import { PersistenceFilter } from '../../components/inference/src/core/alarm';
-import { DEFAULT_MEASUREMENTS } from '../../components/inference/src/config';
-import { featureNames, slidingWindowFeatures } from '../../components/inference/src/core/features';
+import { inferenceConfigSchema } from '../../components/inference/src/config';
+import { pushVerdict, quietPersistence } from '../../components/inference/src/core/persistence';
+import { windowsOf } from '../../components/inference/src/core/windows';
+import { corePolicy } from '../../components/inference/src/policy';
 import { PumpSimulator, type FaultKind } from '../../dev/pump-simulator';
 import { makeDefaultModel } from '../../scripts/make-default-model';
 
-const FEATURES = featureNames(DEFAULT_MEASUREMENTS);
+const CONFIG = inferenceConfigSchema.parse({});
+const POLICY = corePolicy(CONFIG);
+const FEATURES = POLICY.features;
 
-/** Windows of 5 readings, step 1, from a simulated pump (another seed than the model's). */
+/** Windows as the component builds them by default, from a simulated pump (another seed than the model's). */
 function windows(seed: number, normal: number, fault?: { kind: FaultKind; ticks: number }): number[][] {
   const sim = new PumpSimulator(seed, ['p'], 0);
-  const rows: number[][] = [];
-  const read = (): number[] => {
+  const readings: { tsMs: number; values: number[] }[] = [];
+  const read = (): void => {
     const r = sim.next()[0]!;
-    return DEFAULT_MEASUREMENTS.map((m) => r.measurements[m]!);
+    readings.push({ tsMs: r.tsMs, values: CONFIG.measurements.map((m) => r.measurements[m]!) });
   };
-  for (let i = 0; i < normal; i++) rows.push(read());
+  for (let i = 0; i < normal; i++) read();
   if (fault !== undefined) {
     sim.injectFault('p', fault.kind, fault.ticks);
-    for (let i = 0; i < fault.ticks; i++) rows.push(read());
+    for (let i = 0; i < fault.ticks; i++) read();
   }
-  return slidingWindowFeatures(rows, 5);
+  return windowsOf(readings, POLICY.window).map((w) => w.window.features);
 }
 
 describe('the shipped model', () => {
@@ -48,8 +51,13 @@ describe('the shipped model', () => {
     const { score } = await model.score(normal);
     const above = Array.from(score).filter((s) => s > 1).length;
     expect(above / normal.length).toBeLessThan(0.01);
-    const filter = new PersistenceFilter({ k: 5, n: 9, threshold: 1 });
-    expect(Array.from(score).some((s) => filter.push(s) === 'onset')).toBe(false);
+    let p = quietPersistence;
+    const onsets = Array.from(score).filter((s) => {
+      const pushed = pushVerdict(p, CONFIG.persistence, s > 1);
+      p = pushed.state;
+      return pushed.transition === 'onset';
+    });
+    expect(onsets).toEqual([]);
   });
 
   it.each<FaultKind>(['valve', 'bearing', 'cavitation'])(
