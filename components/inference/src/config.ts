@@ -19,11 +19,11 @@ export const DEFAULT_MEASUREMENTS = [
 /** Slow thermal channels: fed as their deviation from their own trailing mean. */
 export const DEFAULT_DETRENDED = ['temperature', 'thermocouple'];
 export const DEFAULT_ADAPT_AFTER_MS = 600_000;
-export const DEFAULT_MAX_SHIFT = 40;
+export const DEFAULT_MAX_SHIFT = 10;
 
 const fitSchema = z.strictObject({
   /** Confidence of the T² and Q control limits. */
-  alpha: cfg.number((n) => n.gt(0.5).lt(1)).default(0.999),
+  alpha: cfg.number((n) => n.gt(0.5).lt(1)).default(0.99999),
   /** Keep the fewest principal components that explain this share of the variance. */
   explainedVariance: cfg.number((n) => n.gt(0).max(1)).default(0.9),
   /** A feature's spread is at least this share of its level (a sensor constant during calibration). */

@@ -30,7 +30,12 @@ export function corePolicy(config: InferenceConfig): CorePolicy {
     calibration: {
       windows: config.calibration.windows,
       perAsset: config.calibration.perAsset,
-      screen: { ...config.calibration.screen, minRelativeStd: config.calibration.fit.minRelativeStd },
+      screen: {
+        ...config.calibration.screen,
+        minRelativeStd: config.calibration.fit.minRelativeStd,
+        // Window means (the first half of the features) of the measurements fed as they are.
+        features: config.measurements.flatMap((m, j) => (detrended.includes(m) ? [] : [j])),
+      },
     },
     maxBatch: config.maxBatch,
     flushMs: config.flushMs,

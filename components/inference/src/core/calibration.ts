@@ -25,6 +25,11 @@ export interface ScreenPolicy {
   readonly maxShift: number;
   /** The fit's floor of a feature's spread, as a share of its level. */
   readonly minRelativeStd: number;
+  /**
+   * The features screened: window means of the measurements fed as they are (a level shift is what an
+   * obvious fault looks like; a detrended channel's deviation wanders by construction).
+   */
+  readonly features: readonly number[];
 }
 
 export interface Refusal {
@@ -60,7 +65,7 @@ function robust(values: readonly number[]): { centre: number; spread: number } {
   return { centre, spread: 1.4826 * median(sortedCopy(values.map((v) => Math.abs(v - centre)))) };
 }
 
-/** The largest shift of one asset's windows, feature by feature (for the screen and its calibration). */
+/** The largest shift of one asset's windows among the screened features, in within-block spreads. */
 export function largestShift(
   windows: readonly CalibrationWindow[],
   policy: Omit<ScreenPolicy, 'maxShift'>,
@@ -68,9 +73,8 @@ export function largestShift(
   const n = windows.length;
   const per = Math.floor(n / policy.blocks);
   if (per < MIN_BLOCK_WINDOWS) return null;
-  const f = windows[0]!.features.length;
   let worst: Refusal | null = null;
-  for (let j = 0; j < f; j++) {
+  for (const j of policy.features) {
     const blocks = Array.from({ length: policy.blocks }, (_, b) =>
       robust(windows.slice(b * per, (b + 1) * per).map((w) => w.features[j]!)),
     );
