@@ -44,9 +44,9 @@ describe('the Inference component under the local IPC host', () => {
     client: IpcClient,
     sim: PumpSimulator,
     readings: number,
-    fault?: { kind: FaultKind; ticks: number },
+    fault?: { kind: FaultKind; seconds: number },
   ): Promise<void> {
-    if (fault !== undefined) sim.injectFault('pump-1', fault.kind, fault.ticks);
+    if (fault !== undefined) sim.injectFault('pump-1', fault.kind, fault.seconds * 1_000);
     for (let i = 0; i < readings; i++) {
       const [r] = sim.next();
       await client.publishToTopic({
@@ -69,7 +69,7 @@ describe('the Inference component under the local IPC host', () => {
     );
     expect(jsonMessages(g, ALERTS)).toEqual([]);
 
-    await play(client, sim, 60, { kind: 'valve', ticks: 60 });
+    await play(client, sim, 60, { kind: 'valve', seconds: 60 });
     await play(client, sim, 60);
     await eventually(() => jsonMessages(g, ALERTS).length >= 2, 15_000, 'onset and recovery');
     const events = jsonMessages(g, ALERTS);

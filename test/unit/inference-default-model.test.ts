@@ -2,7 +2,11 @@
  * @jest-environment ./test/support/native-typed-arrays-environment.js
  */
 import { readFileSync } from 'node:fs';
-import { defaultModelPath, readModelFile } from '../../components/inference/src/adapters/model-files';
+import {
+  defaultModelPath,
+  readModelFile,
+  sidecarOf,
+} from '../../components/inference/src/adapters/model-files';
 import { OnnxAnomalyModel } from '../../components/inference/src/adapters/onnx-model';
 import { inferenceConfigSchema } from '../../components/inference/src/config';
 import { pushVerdict, quietPersistence } from '../../components/inference/src/core/persistence';
@@ -16,7 +20,7 @@ const POLICY = corePolicy(CONFIG);
 const FEATURES = POLICY.features;
 
 /** Windows as the component builds them by default, from a simulated pump (another seed than the model's). */
-function windows(seed: number, normal: number, fault?: { kind: FaultKind; ticks: number }): number[][] {
+function windows(seed: number, normal: number, fault?: { kind: FaultKind; seconds: number }): number[][] {
   const sim = new PumpSimulator(seed, ['p'], 0);
   const readings: { tsMs: number; values: number[] }[] = [];
   const read = (): void => {
@@ -25,8 +29,8 @@ function windows(seed: number, normal: number, fault?: { kind: FaultKind; ticks:
   };
   for (let i = 0; i < normal; i++) read();
   if (fault !== undefined) {
-    sim.injectFault('p', fault.kind, fault.ticks);
-    for (let i = 0; i < fault.ticks; i++) read();
+    sim.injectFault('p', fault.kind, fault.seconds * 1_000);
+    for (let i = 0; i < fault.seconds; i++) read();
   }
   return windowsOf(readings, POLICY.window).map((w) => w.window.features);
 }
@@ -43,6 +47,7 @@ describe('the shipped model', () => {
     const { onnx, info } = makeDefaultModel();
     const path = defaultModelPath(`${__dirname}/../../components/inference/src`);
     expect(onnx.equals(readFileSync(path))).toBe(true);
+    expect(readFileSync(sidecarOf(path), 'utf8')).toBe(`${JSON.stringify(info, null, 2)}\n`);
     expect(readModelFile(path).info).toEqual(info);
   });
 
@@ -63,7 +68,7 @@ describe('the shipped model', () => {
   it.each<FaultKind>(['valve', 'bearing', 'cavitation'])(
     'scores an injected %s fault above the threshold',
     async (kind) => {
-      const w = windows(99, 200, { kind, ticks: 60 });
+      const w = windows(99, 200, { kind, seconds: 60 });
       const { score } = await model.score(w);
       const faulty = Array.from(score).slice(-40); // once the fault has developed
       expect(faulty.filter((s) => s > 1).length / faulty.length).toBeGreaterThan(0.8);
