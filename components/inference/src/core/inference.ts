@@ -421,7 +421,8 @@ function onScored(
   const f = policy.features.length;
   input.windows.forEach((w, i) => {
     const a = assets.get(w.asset);
-    if (a === undefined || state.quiet.has(modelKeyOf(state, w.asset))) return;
+    // Held back: the asset's own first calibration runs, or the one of the model it uses.
+    if (a === undefined || state.quiet.has(w.asset) || state.quiet.has(modelKeyOf(state, w.asset))) return;
     const score = input.score[i]!;
     const judged = judge(
       a.episode,
