@@ -4,6 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { demoBudgetBenchmark } from './demo-budget';
 import { inferenceBenchmark } from './inference';
 import { ingestBenchmark } from './ingest';
 import { ipcBenchmark } from './ipc';
@@ -16,6 +17,7 @@ const BENCHMARKS: Record<string, (args: readonly string[]) => Promise<Record<str
   ingest: ingestBenchmark,
   replay: replayBenchmark,
   inference: inferenceBenchmark,
+  'demo-budget': demoBudgetBenchmark,
 };
 
 async function main(): Promise<void> {

@@ -42,6 +42,9 @@ export interface MemoryTrend {
   readonly steadyToMb: number | null;
   readonly steadyMbPerMin: number;
   readonly steadySamples: number;
+  /** The highest sample in each half of that period: a garbage-collected heap saws, a leak climbs. */
+  readonly steadyFirstHalfMaxMb: number | null;
+  readonly steadySecondHalfMaxMb: number | null;
 }
 
 /** Per component: where its PSS started, peaked and ended, and its trend over the samples from `steadyFromMs`. */
@@ -52,6 +55,9 @@ export function memoryTrends(samples: readonly MemorySample[], steadyFromMs: num
       .map((s) => [s.atMs, s.pssMb[component] ?? null] as const)
       .filter((p): p is readonly [number, number] => p[1] !== null);
     const steady = values.filter(([t]) => t >= steadyFromMs);
+    const mid = steady.length === 0 ? 0 : (steady[0]![0] + steady.at(-1)![0]) / 2;
+    const maxOf = (part: readonly (readonly [number, number])[]): number | null =>
+      part.length === 0 ? null : Math.max(...part.map(([, v]) => v));
     return {
       component,
       firstMb: values[0]?.[1] ?? null,
@@ -61,6 +67,8 @@ export function memoryTrends(samples: readonly MemorySample[], steadyFromMs: num
       steadyToMb: steady.at(-1)?.[1] ?? null,
       steadyMbPerMin: slope(steady.map(([t, v]) => [t / 60_000, v])),
       steadySamples: steady.length,
+      steadyFirstHalfMaxMb: maxOf(steady.filter(([t]) => t <= mid)),
+      steadySecondHalfMaxMb: maxOf(steady.filter(([t]) => t > mid)),
     };
   });
 }

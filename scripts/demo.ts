@@ -296,6 +296,10 @@ class Demo {
     this.regions.a.resume();
     const failbackAt = await firstBatchAfter(this.cloud.a, resumedAt, 120_000);
     await during(phaseMs(5));
+
+    // Live operation with the backlog drained: what the components' memory does when nothing is wrong.
+    this.setPhase('steady live operation');
+    await during(phaseMs(20));
     // Every planned fault runs its whole course before the sensors stop.
     while (this.sim.nextTsMs <= this.lastFaultEndMs + 3_000) await sleep(200);
 
@@ -489,11 +493,13 @@ function printDetection(d: DetectionReport, startMs: number): void {
 }
 
 function printMemory(trends: readonly MemoryTrend[]): void {
-  console.log('\nmemory (PSS, MB: first / peak / last; once the backlog was drained: from → to, trend)');
+  console.log(
+    '\nmemory (PSS, MB: first / peak / last; once the backlog was drained: from → to, trend, highest in each half)',
+  );
   const mb = (v: number | null): string => (v === null ? '-' : v.toFixed(1));
   for (const t of trends)
     console.log(
-      `  ${t.component.padEnd(10)} ${mb(t.firstMb)} / ${mb(t.peakMb)} / ${mb(t.lastMb)};  ${mb(t.steadyFromMb)} → ${mb(t.steadyToMb)}, ${t.steadyMbPerMin >= 0 ? '+' : ''}${t.steadyMbPerMin.toFixed(2)} MB/min over ${t.steadySamples} samples`,
+      `  ${t.component.padEnd(10)} ${mb(t.firstMb)} / ${mb(t.peakMb)} / ${mb(t.lastMb)};  ${mb(t.steadyFromMb)} → ${mb(t.steadyToMb)}, ${t.steadyMbPerMin >= 0 ? '+' : ''}${t.steadyMbPerMin.toFixed(2)} MB/min over ${t.steadySamples} samples, ${mb(t.steadyFirstHalfMaxMb)} then ${mb(t.steadySecondHalfMaxMb)}`,
     );
 }
 
