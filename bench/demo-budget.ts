@@ -106,7 +106,10 @@ export async function demoBudgetBenchmark(args: readonly string[]): Promise<Reco
           'false alarms',
           `${d.falseAlarms.length} (${fmt(d.falseAlarmsPerAssetHour, 2)} per asset-hour, target <= 1)`,
         ],
-        ['peak memory of the group', peak === null ? 'unknown' : `${fmt(peak / 1e6, 1)} MB`],
+        [
+          'peak memory of the group (page cache included)',
+          peak === null ? 'unknown' : `${fmt(peak / 1e6, 1)} MB`,
+        ],
         [
           'time throttled by the CPU budget',
           throttled === null ? 'unknown' : `${fmt(throttled / 1_000, 1)} s`,
