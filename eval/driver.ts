@@ -35,7 +35,8 @@ export async function runDetector(
 ): Promise<DetectorRun> {
   const cfg: InferenceConfig = {
     ...config,
-    calibration: { ...config.calibration, windows: calibrationWindows, onStart: true },
+    // SKAB's protocol counts rows: the calibration is the windows of the first rows, whatever they span.
+    calibration: { ...config.calibration, windows: calibrationWindows, spanMs: 0, onStart: true },
   };
   const policy = corePolicy(cfg);
   const sessions = new Map<string | null, OnnxAnomalyModel>();

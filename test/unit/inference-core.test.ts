@@ -17,7 +17,7 @@ const config = inferenceConfigSchema.parse({
   window: { size: 2, step: 1, maxGapMs: 10_000 },
   persistence: { k: 2, n: 3 },
   adaptation: { afterMs: 0 },
-  calibration: { windows: 60, perAsset: true, screen: { maxShift: 10, blocks: 6 } },
+  calibration: { windows: 60, spanMs: 30_000, perAsset: true, screen: { maxShift: 10, blocks: 6 } },
   maxBatch: 4,
   flushMs: 50,
   maxAssets: 2,

@@ -3,7 +3,13 @@ import {
   noAdaptation,
   type AdaptationPolicy,
 } from '../../components/inference/src/core/adaptation';
-import { screenCalibration, type CalibrationWindow } from '../../components/inference/src/core/calibration';
+import {
+  collect,
+  collected,
+  screenCalibration,
+  startCollection,
+  type CalibrationWindow,
+} from '../../components/inference/src/core/calibration';
 import { pushVerdict, quietPersistence } from '../../components/inference/src/core/persistence';
 import {
   emptyWindow,
@@ -191,5 +197,39 @@ describe('the calibration screen', () => {
     }));
     expect(screenCalibration([...windows(300, 1), ...other], policy)).toBeNull();
     expect(screenCalibration(windows(40, 2, 20), policy)).toBeNull();
+  });
+});
+
+describe('a calibration spans the readings own time', () => {
+  const offer = (policy: { windows: number; spanMs: number }, periodMs: number, count: number) => {
+    let c = startCollection('pump-1', 'test', 0);
+    let doneAt: number | null = null;
+    for (let i = 0; i < count && doneAt === null; i++) {
+      c = collect(c, { asset: 'pump-1', features: [i], toMs: i * periodMs }, policy);
+      if (collected(c, policy)) doneAt = i * periodMs;
+    }
+    return { c, doneAt };
+  };
+
+  it.each([
+    ['1 Hz', 1_000],
+    ['10 Hz', 100],
+  ])(
+    'at %s: at least `windows` windows over at least spanMs, at most twice as many held, evenly spread',
+    (_rate, periodMs) => {
+      const { c, doneAt } = offer({ windows: 50, spanMs: 600_000 }, periodMs, 100_000);
+      expect(doneAt).toBeGreaterThanOrEqual(600_000);
+      expect(doneAt).toBeLessThan(600_000 + 2 * c.stride * periodMs);
+      expect(c.windows.length).toBeGreaterThanOrEqual(50);
+      expect(c.windows.length).toBeLessThanOrEqual(100);
+      const gaps = c.windows.slice(1).map((w, i) => w.toMs - c.windows[i]!.toMs);
+      expect(new Set(gaps).size).toBe(1);
+    },
+  );
+
+  it('completes at `windows` windows when no span is asked for, and takes no more after', () => {
+    const { c, doneAt } = offer({ windows: 30, spanMs: 0 }, 1_000, 100);
+    expect(doneAt).toBe(29_000);
+    expect(collect(c, { asset: 'pump-1', features: [0], toMs: 99_000 }, { windows: 30, spanMs: 0 })).toBe(c);
   });
 });

@@ -20,6 +20,8 @@ export const DEFAULT_MEASUREMENTS = [
 export const DEFAULT_DETRENDED = ['temperature', 'thermocouple'];
 export const DEFAULT_ADAPT_AFTER_MS = 600_000;
 export const DEFAULT_MAX_SHIFT = 10;
+/** The design's "first N minutes" of normal operation. */
+export const DEFAULT_CALIBRATION_SPAN_MS = 600_000;
 
 const fitSchema = z.strictObject({
   /** Confidence of the T² and Q control limits. */
@@ -95,6 +97,11 @@ export const inferenceConfigSchema = z
         onStart: cfg.bool().default(true),
         /** Windows of normal operation to learn from. */
         windows: cfg.int((n) => n.min(20).max(100_000)).default(300),
+        /**
+         * ...spread over at least this much of the readings' own time (per collection), so a calibration
+         * sees minutes of normal operation at any reading rate; 0: as soon as there are `windows`.
+         */
+        spanMs: cfg.int((n) => n.min(0)).default(DEFAULT_CALIBRATION_SPAN_MS),
         /** One model per asset instead of one for all. */
         perAsset: cfg.bool().default(false),
         fit: fitSchema.default(fitSchema.parse({})),
@@ -103,6 +110,7 @@ export const inferenceConfigSchema = z
       .default({
         onStart: true,
         windows: 300,
+        spanMs: DEFAULT_CALIBRATION_SPAN_MS,
         perAsset: false,
         fit: fitSchema.parse({}),
         screen: screenSchema.parse({}),

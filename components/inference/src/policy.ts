@@ -29,6 +29,7 @@ export function corePolicy(config: InferenceConfig): CorePolicy {
     },
     calibration: {
       windows: config.calibration.windows,
+      spanMs: config.calibration.spanMs,
       perAsset: config.calibration.perAsset,
       screen: {
         ...config.calibration.screen,

@@ -16,12 +16,24 @@ export interface Collection {
   readonly startedAtMs: number;
   readonly attempt: number;
   readonly windows: readonly CalibrationWindow[];
+  /** Windows offered so far, and one of every `stride` is kept (thinning keeps memory bounded). */
+  readonly offered: number;
+  readonly stride: number;
+}
+
+/**
+ * How much a calibration learns from: at least `windows` windows spread over at least `spanMs` of the
+ * readings' own time, so it sees the slow variation of normal operation whatever the reading rate.
+ */
+export interface CollectionPolicy {
+  readonly windows: number;
+  readonly spanMs: number;
 }
 
 export interface ScreenPolicy {
-  /** Slices each asset's windows are cut into, in time order. */
+  /** Each asset's windows are split at the boundaries of this many slices, in time order. */
   readonly blocks: number;
-  /** Refuse when a feature's block medians differ by more than this many within-block spreads. */
+  /** Refuse when a feature steps by more than this many spreads across a split. */
   readonly maxShift: number;
   /** The fit's floor of a feature's spread, as a share of its level. */
   readonly minRelativeStd: number;
@@ -35,7 +47,7 @@ export interface ScreenPolicy {
 export interface Refusal {
   readonly asset: string;
   readonly feature: number;
-  /** How far the feature moved, in within-block spreads. */
+  /** How far the feature stepped, in the spread around it; and between which windows. */
   readonly shift: number;
   readonly fromMs: number;
   readonly toMs: number;
@@ -45,11 +57,29 @@ export interface Refusal {
 const MIN_BLOCK_WINDOWS = 8;
 
 export function startCollection(key: string | null, reason: string, nowMs: number, attempt = 1): Collection {
-  return { key, reason, startedAtMs: nowMs, attempt, windows: [] };
+  return { key, reason, startedAtMs: nowMs, attempt, windows: [], offered: 0, stride: 1 };
 }
 
-export function collect(c: Collection, w: CalibrationWindow, target: number): Collection {
-  return c.windows.length >= target ? c : { ...c, windows: [...c.windows, w] };
+const spanOf = (windows: readonly CalibrationWindow[]): number =>
+  windows.length < 2 ? 0 : windows.at(-1)!.toMs - windows[0]!.toMs;
+
+/** Whether a collection has what the fit needs. */
+export function collected(c: Collection, policy: CollectionPolicy): boolean {
+  return c.windows.length >= policy.windows && spanOf(c.windows) >= policy.spanMs;
+}
+
+/**
+ * One more window. Until the span is covered, at most twice `windows` are held: past that, every other
+ * window is dropped and from then on only every other one kept, so the windows stay evenly spread.
+ */
+export function collect(c: Collection, w: CalibrationWindow, policy: CollectionPolicy): Collection {
+  if (collected(c, policy)) return c;
+  const offered = c.offered + 1;
+  if ((offered - 1) % c.stride !== 0) return { ...c, offered };
+  const windows = [...c.windows, w];
+  if (windows.length < 2 * policy.windows || spanOf(windows) >= policy.spanMs)
+    return { ...c, windows, offered };
+  return { ...c, windows: windows.filter((_, i) => i % 2 === 0), offered, stride: c.stride * 2 };
 }
 
 function median(sorted: readonly number[]): number {
@@ -65,7 +95,12 @@ function robust(values: readonly number[]): { centre: number; spread: number } {
   return { centre, spread: 1.4826 * median(sortedCopy(values.map((v) => Math.abs(v - centre)))) };
 }
 
-/** The largest shift of one asset's windows among the screened features, in within-block spreads. */
+/**
+ * The largest step in one asset's windows among the screened features: for each split at a block
+ * boundary, the difference of the medians before and after it, in the spread the two sides have around
+ * their own medians. A slow wander of normal operation widens both sides and stays small; a fault that
+ * set in (or ended) during calibration is a step far beyond either side's spread.
+ */
 export function largestShift(
   windows: readonly CalibrationWindow[],
   policy: Omit<ScreenPolicy, 'maxShift'>,
@@ -75,29 +110,25 @@ export function largestShift(
   if (per < MIN_BLOCK_WINDOWS) return null;
   let worst: Refusal | null = null;
   for (const j of policy.features) {
-    const blocks = Array.from({ length: policy.blocks }, (_, b) =>
-      robust(windows.slice(b * per, (b + 1) * per).map((w) => w.features[j]!)),
-    );
-    const level = Math.abs(median(sortedCopy(windows.map((w) => w.features[j]!))));
-    const spread = Math.max(
-      median(sortedCopy(blocks.map((b) => b.spread))),
-      policy.minRelativeStd * level,
-      1e-12,
-    );
-    const centres = blocks.map((b) => b.centre);
-    const lo = centres.indexOf(Math.min(...centres));
-    const hi = centres.indexOf(Math.max(...centres));
-    const shift = (centres[hi]! - centres[lo]!) / spread;
-    if (worst === null || shift > worst.shift) {
-      const first = Math.min(lo, hi);
-      const last = Math.max(lo, hi);
-      worst = {
-        asset: windows[0]!.asset,
-        feature: j,
-        shift,
-        fromMs: windows[first * per]!.toMs,
-        toMs: windows[Math.min(n - 1, (last + 1) * per - 1)]!.toMs,
-      };
+    const values = windows.map((w) => w.features[j]!);
+    const level = Math.abs(median(sortedCopy(values)));
+    for (let b = 1; b < policy.blocks; b++) {
+      const before = robust(values.slice(0, b * per));
+      const after = robust(values.slice(b * per));
+      const spread = Math.max(
+        Math.sqrt((before.spread ** 2 + after.spread ** 2) / 2),
+        policy.minRelativeStd * level,
+        1e-12,
+      );
+      const shift = Math.abs(after.centre - before.centre) / spread;
+      if (worst === null || shift > worst.shift)
+        worst = {
+          asset: windows[0]!.asset,
+          feature: j,
+          shift,
+          fromMs: windows[b * per - 1]!.toMs,
+          toMs: windows[b * per]!.toMs,
+        };
     }
   }
   return worst;

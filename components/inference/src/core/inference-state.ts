@@ -14,6 +14,7 @@ export interface CorePolicy {
   readonly episodes: EpisodePolicy;
   readonly calibration: {
     readonly windows: number;
+    readonly spanMs: number;
     readonly perAsset: boolean;
     readonly screen: ScreenPolicy;
   };

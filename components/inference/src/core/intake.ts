@@ -1,4 +1,4 @@
-import { collect, screenCalibration, startCollection } from './calibration';
+import { collect, collected, screenCalibration, startCollection } from './calibration';
 import { quietEpisode, scoredFeatures } from './episodes';
 import {
   log,
@@ -109,7 +109,7 @@ export function onRecords(
     const key = collectionKey(policy, asset);
     const c = collections.get(key);
     if (c !== undefined) {
-      const next = collect(c, { asset, features: w.features, toMs: w.toMs }, policy.calibration.windows);
+      const next = collect(c, { asset, features: w.features, toMs: w.toMs }, policy.calibration);
       collections.set(key, next);
     }
     pending.push({
@@ -122,7 +122,7 @@ export function onRecords(
   }
   // Calibrations that have their windows: screened, then fitted by the shell (or refused and restarted).
   for (const [key, c] of collections) {
-    if (c.windows.length < policy.calibration.windows) continue;
+    if (!collected(c, policy.calibration)) continue;
     collections.delete(key);
     const refusal =
       policy.calibration.screen.maxShift > 0 ? screenCalibration(c.windows, policy.calibration.screen) : null;
