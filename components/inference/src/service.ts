@@ -5,7 +5,6 @@ import type { LocalMessage, Subscription } from '../../../shared/src/runtime/por
 import { calibrate } from './calibrator';
 import type { InferenceConfig } from './config';
 import {
-  activeAlarms,
   firstCalibration,
   initialState,
   step,
@@ -16,14 +15,9 @@ import {
   type PendingWindow,
 } from './core/inference';
 import { liveRecords } from './live-batch';
+import { metricsOf } from './metrics';
 import { ModelRegistry } from './model-registry';
 import { corePolicy, preprocessingOf } from './policy';
-
-function memoryMb(): Record<string, number> {
-  const m = process.memoryUsage();
-  const mb = (n: number): number => Math.round(n / 1e5) / 10;
-  return { rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external) };
-}
 
 /**
  * Inference, the shell: it feeds the core (`core/inference.ts`) with live batches, commands, scores and
@@ -242,24 +236,7 @@ export class InferenceService implements RunningService<InferenceConfig> {
   }
 
   metrics(): Record<string, unknown> {
-    const s = this.state;
-    return {
-      ...s.counters,
-      lastCallMs: this.lastCallMs,
-      assets: s.assets.size,
-      activeAlarms: activeAlarms(s),
-      models: Object.fromEntries(
-        [...s.models].map(([asset, m]) => [asset ?? 'all', { id: m.modelId, version: m.version }]),
-      ),
-      calibrating: Object.fromEntries(
-        [...s.collections].map(([asset, c]) => [
-          asset ?? 'all',
-          `${c.windows.length}/${this.config.calibration.windows}`,
-        ]),
-      ),
-      quietUntilCalibrated: s.quiet.size > 0,
-      memory: memoryMb(),
-    };
+    return metricsOf(this.state, this.config, this.lastCallMs);
   }
 
   private async publishMetrics(): Promise<void> {
