@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { encodeLiveBatch, readObject, TOPICS } from '../shared/src/messages';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultModelPath, readModelFile } from '../components/inference/src/adapters/model-files';
@@ -117,23 +118,26 @@ async function componentRss(
     const startMb = rssBytes(startPid) / 1e6;
     let windowsScored = 0;
     host.subscribe('edgedr/inference/metrics', (_t, p) => {
-      if (p.kind !== 'json') return;
-      const m = p.message as { windowsScored: number; memory: unknown };
+      const m = readObject(p) as { windowsScored: number; memory: unknown } | undefined;
+      if (m === undefined) return;
       windowsScored = m.windowsScored;
       if (process.env['BENCH_VERBOSE'] === '1') console.log(JSON.stringify(m.memory));
     });
     const ids = Array.from({ length: assets }, (_, i) => `pump-${i}`);
     const sim = new PumpSimulator(5, ids, Date.now() - readings * 1000);
     const started = Date.now();
+    let seq = 0;
     for (let t = 0; t < readings / assets; t++) {
       const records = sim.next().map((r) => ({
+        id: `bench:1:${++seq}`,
         stream: 'telemetry',
-        lane: 'telemetry',
+        lane: 'telemetry' as const,
         deviceId: r.deviceId,
         tsMs: r.tsMs,
         body: r.measurements,
       }));
-      host.publish('edgedr/ingest/live', { kind: 'json', message: { committedAtMs: Date.now(), records } });
+      for (const message of encodeLiveBatch(TOPICS.ingestLive, 'bench', records))
+        host.publish(TOPICS.ingestLive, { kind: 'binary', base64: message.toString('base64') });
       // Paced: `rate` readings per second, in the batches Ingest would publish.
       const due = started + ((t + 1) * assets * 1000) / rate;
       const wait = due - Date.now();

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { liveBatchRecords } from '../shared/src/messages';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,14 +104,16 @@ async function endToEnd(
     let done: () => void = () => undefined;
     const all = new Promise<void>((r) => (done = r));
     host.subscribe('edgedr/ingest/live', (_topic, payload) => {
-      if (payload.kind !== 'json') return;
-      const batch = payload.message as { committedAtMs: number; records: { body: { sentAt: number } }[] };
-      for (const r of batch.records) {
-        latencies.push(batch.committedAtMs - r.body.sentAt);
-        firstSent = Math.min(firstSent, r.body.sentAt);
+      // The live batch goes out right after its commit: its arrival marks the commit.
+      const arrivedMs = Date.now();
+      const records = liveBatchRecords(payload);
+      for (const r of records) {
+        const sentAt = Number(r.body['sentAt']);
+        latencies.push(arrivedMs - sentAt);
+        firstSent = Math.min(firstSent, sentAt);
       }
-      committed += batch.records.length;
-      lastCommit = Math.max(lastCommit, batch.committedAtMs);
+      committed += records.length;
+      lastCommit = Math.max(lastCommit, arrivedMs);
       if (committed >= count) done();
     });
     await new Promise<void>((resolve, reject) => {

@@ -29,7 +29,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { argValue } from '../dev/args';
 import { loadRecipe } from '../shared/src/runtime/host/recipe';
-import { componentOfArtifact, NATIVE_EXTERNALS } from '../shared/src/runtime/host/local-artifacts';
+import {
+  componentOfArtifact,
+  NATIVE_EXTERNALS,
+  writeBuildInfo,
+} from '../shared/src/runtime/host/local-artifacts';
 
 export type Platform = 'amd64' | 'aarch64';
 const NODE_ARCH: Record<Platform, 'x64' | 'arm64'> = { amd64: 'x64', aarch64: 'arm64' };
@@ -96,6 +100,36 @@ function prune(pkgDir: string, name: string, platform: Platform, sqliteArm64: st
     mkdirSync(release, { recursive: true });
     writeFileSync(keep, copy);
   }
+}
+
+/** The newest `GLIBC_x.y` symbol version any native binary under `dir` needs, or null. */
+export function requiredGlibc(dir: string): string | null {
+  let newest: number[] | null = null;
+  const visit = (d: string): void => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) visit(p);
+      else if (/\.(node|so(\.\d+)*)$/.test(entry.name)) {
+        for (const m of readFileSync(p)
+          .toString('latin1')
+          .matchAll(/GLIBC_(\d+)\.(\d+)(?:\.(\d+))?/g)) {
+          const v = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+          if (newest === null || compareVersions(v, newest) > 0) newest = v;
+        }
+      }
+    }
+  };
+  visit(dir);
+  const found = newest as number[] | null;
+  return found === null ? null : found.slice(0, found[2] === 0 ? 2 : 3).join('.');
+}
+
+function compareVersions(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 /** Cross-compiles better-sqlite3 for aarch64 (once; cached under .tmp/cross). */
@@ -196,11 +230,13 @@ export async function buildComponents(
           rmSync(join(dest, 'node_modules'), { recursive: true, force: true });
           prune(dest, pkg, platform, arm64Sqlite);
         }
-        // better-sqlite3 is bound to the Node ABI it was built for: the recipes' Install step compares.
-        writeFileSync(
-          join(stage, 'node-abi.json'),
-          `${JSON.stringify({ node: process.version, modules: process.versions.modules })}\n`,
-        );
+        // What the Install step checks on the gateway (shared/artifact/install-check.js): the Node ABI
+        // better-sqlite3 is bound to, and the glibc the native binaries were linked against.
+        writeBuildInfo(stage, {
+          platform,
+          abiBound: natives.includes('better-sqlite3'),
+          glibc: requiredGlibc(stage),
+        });
         const models = join(ROOT, 'components', name, 'models');
         if (existsSync(models)) cpSync(models, join(stage, 'models'), { recursive: true });
         const zip = join(outDir, 'artifacts', `${artifact}.zip`);

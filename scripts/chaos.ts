@@ -13,6 +13,7 @@
  * Components are killed on purpose here, so Greengrass's "three errors make it BROKEN" rule is lifted.
  */
 import { mkdirSync, openSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { liveBatchRecords, readObject, TOPICS } from '../shared/src/messages';
 import { join, resolve } from 'node:path';
 import { argValue } from '../dev/args';
 import { nodePidInGroup, rssBytes } from '../dev/proc';
@@ -102,19 +103,17 @@ class Chaos {
   ) {
     this.random = seededRandom(o.seed);
     const { host } = suite;
-    host.subscribe('edgedr/ingest/live', (_t, p) => {
-      if (p.kind !== 'json') return;
-      const batch = p.message as { records?: { id: string; stream: string; lane: string; tsMs: number }[] };
-      for (const r of batch.records ?? [])
+    host.subscribe(TOPICS.ingestLive, (_t, p) => {
+      for (const r of liveBatchRecords(p))
         this.committed.set(r.id, { stream: r.stream, lane: r.lane, tsMs: r.tsMs });
     });
-    host.subscribe('edgedr/buffer/events', (_t, p) => {
-      if (p.kind === 'json' && (p.message as { type?: string }).type === 'recreated')
-        this.recreatedEvents.push(p.message);
+    host.subscribe(TOPICS.bufferEvents, (_t, p) => {
+      const event = readObject(p);
+      if (event?.['type'] === 'recreated') this.recreatedEvents.push(event);
     });
-    host.subscribe('edgedr/buffer/metrics', (_t, p) => {
-      if (p.kind === 'json')
-        this.deadLetters = (p.message as { deadLettersTotal?: number }).deadLettersTotal ?? this.deadLetters;
+    host.subscribe(TOPICS.bufferMetrics, (_t, p) => {
+      const m = readObject(p) as { deadLettersTotal?: number } | undefined;
+      this.deadLetters = m?.deadLettersTotal ?? this.deadLetters;
     });
   }
 

@@ -14,6 +14,7 @@
  *   npm start -- --pumps 40 --hz 10 --keep
  */
 import { execFileSync } from 'node:child_process';
+import { readObject, TOPICS } from '../shared/src/messages';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { argValue } from '../dev/args';
@@ -101,32 +102,29 @@ class Demo {
     private readonly launcher: ComponentLauncher,
     private readonly lastFaultEndMs: number,
   ) {
-    host.subscribe('edgedr/buffer/metrics', (_t, p) => {
-      if (p.kind !== 'json') return;
-      const lanes = (p.message as { lanes?: Record<string, { depth: number }> }).lanes ?? {};
+    host.subscribe(TOPICS.bufferMetrics, (_t, p) => {
+      const lanes = (readObject(p) as { lanes?: Record<string, { depth: number }> } | undefined)?.lanes ?? {};
       const alert = lanes['alert']?.depth ?? 0;
       const telemetry = lanes['telemetry']?.depth ?? 0;
       this.buffer = { depth: alert + telemetry, alert, telemetry };
       this.peakBacklog = Math.max(this.peakBacklog, alert + telemetry);
     });
-    host.subscribe('edgedr/replay/status', (_t, p) => {
-      if (p.kind === 'json') this.replayStatus = p.message as Record<string, unknown>;
+    host.subscribe(TOPICS.replayStatus, (_t, p) => {
+      this.replayStatus = readObject(p) ?? this.replayStatus;
     });
-    host.subscribe('edgedr/ingest/metrics', (_t, p) => {
-      if (p.kind !== 'json') return;
+    host.subscribe(TOPICS.ingestMetrics, (_t, p) => {
       // Readings stored: everything accepted except Inference's anomaly events.
-      const m = p.message as { accepted?: number; anomalies?: number };
+      const m = readObject(p) as { accepted?: number; anomalies?: number } | undefined;
+      if (m === undefined) return;
       if (m.accepted !== undefined) this.ingestAccepted = m.accepted - (m.anomalies ?? 0);
     });
-    host.subscribe('edgedr/inference/alerts', (_t, p) => {
-      if (p.kind !== 'json') return;
-      const e = p.message as { type?: string; asset: string; state: string; atMs: number };
-      if (e.type === 'anomaly' && e.state === 'onset') this.onsets.push({ asset: e.asset, atMs: e.atMs });
+    host.subscribe(TOPICS.inferenceAlerts, (_t, p) => {
+      const e = readObject(p) as { type?: string; asset: string; state: string; atMs: number } | undefined;
+      if (e?.type === 'anomaly' && e.state === 'onset') this.onsets.push({ asset: e.asset, atMs: e.atMs });
     });
-    host.subscribe('edgedr/inference/metrics', (_t, p) => {
-      if (p.kind !== 'json') return;
-      const m = p.message as { readings?: number };
-      if (typeof m.readings === 'number') this.inferenceReadings = m.readings;
+    host.subscribe(TOPICS.inferenceMetrics, (_t, p) => {
+      const m = readObject(p) as { readings?: number } | undefined;
+      if (typeof m?.readings === 'number') this.inferenceReadings = m.readings;
     });
   }
 

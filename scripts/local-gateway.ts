@@ -5,6 +5,7 @@
  * Logs: <root>/logs/<Component>.log; work directories: <root>/work/<Component>.
  */
 import { readFileSync } from 'node:fs';
+import { readObject } from '../shared/src/messages';
 import { join, resolve } from 'node:path';
 import { createLogger } from '../shared/src/logger';
 import type { JsonTree } from '../shared/src/runtime/host/config-tree';
@@ -63,7 +64,8 @@ async function run(): Promise<void> {
   });
   host.on('state', (name: string, state: string) => logger.info({ client: name, state }, 'component state'));
   host.subscribe('edgedr/+/metrics', (topic, payload) => {
-    if (payload.kind === 'json') logger.info({ topic, metrics: payload.message }, 'metrics');
+    const metrics = readObject(payload);
+    if (metrics !== undefined) logger.info({ topic, metrics }, 'metrics');
   });
   let stopping = false;
   const stop = (): void => {

@@ -15,9 +15,18 @@ function numericString(value: unknown): unknown {
 }
 
 function booleanString(value: unknown): unknown {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
+  if (typeof value !== 'string') return value;
+  const text = value.trim().toLowerCase();
+  if (text === 'true') return true;
+  if (text === 'false') return false;
   return value;
+}
+
+/** YAML's spellings of null, which nucleus lite hands over as text. */
+const NULL_TEXT = new Set(['null', 'Null', 'NULL', '~']);
+
+function nullString(value: unknown): unknown {
+  return typeof value === 'string' && NULL_TEXT.has(value.trim()) ? null : value;
 }
 
 type NumberRefinement = (n: z.ZodNumber) => z.ZodNumber;
@@ -30,6 +39,8 @@ export const cfg = {
   int: (refine: NumberRefinement = asIs) => z.preprocess(numericString, refine(z.number().int())),
   /** A boolean; "true"/"false" accepted. */
   bool: () => z.preprocess(booleanString, z.boolean()),
+  /** A value or null; YAML's null text ("null", "~") accepted as null. */
+  nullable: <T extends z.ZodType>(inner: T) => z.preprocess(nullString, inner.nullable()),
 };
 
 export interface ConfigProblem {

@@ -37,6 +37,11 @@ export const ERROR_CATALOGUE = {
   },
   IPC_INVALID_ARGUMENT: { retryable: false, summary: 'An IPC request was malformed.' },
   IPC_FAILED: { retryable: true, summary: 'An IPC request failed on the Greengrass side.' },
+  IPC_MESSAGE_TOO_LARGE: {
+    retryable: false,
+    summary:
+      'A local message is larger than a nucleus delivers (nucleus lite: 10,000 bytes, about 23 JSON pairs).',
+  },
   MODEL_INVALID: {
     retryable: false,
     summary: 'An anomaly model does not load or does not fit the contract; the previous model stays.',

@@ -48,7 +48,8 @@ describe('built artifacts', () => {
     for (const b of built) {
       const entries = execFileSync('unzip', ['-Z1', b.zip]).toString().split('\n');
       expect(entries).toContain('main.js');
-      expect(entries).toContain('node-abi.json');
+      expect(entries).toContain('build-info.json');
+      expect(entries).toContain('install-check.js');
       expect(entries.filter((e) => OTHER.test(e))).toEqual([]);
       expect(entries.some((e) => e.startsWith('node_modules/prebuild-install/'))).toBe(false);
     }
@@ -70,12 +71,24 @@ describe('built artifacts', () => {
     }
   });
 
-  it('refuses, at Install, artifacts built for another Node ABI, with one line saying so', async () => {
-    // Re-pack the Buffer zip as if it had been built by another Node major.
+  it.each([
+    [
+      'another Node ABI',
+      { abiBound: true, node: 'v99.0.0', modules: '999' },
+      'com.edgedr.Buffer: was built for Node v99.0.0 (ABI 999)',
+    ],
+    [
+      'a newer glibc',
+      { glibc: '9.99' },
+      'com.edgedr.Buffer: needs glibc >= 9.99 (Debian 12, Raspberry Pi OS 12 or later), found 2.',
+    ],
+  ])('refuses, at Install, artifacts built for %s, with one line saying so', async (_what, change, line) => {
+    // Re-pack the Buffer zip as if it had been built elsewhere.
     const buffer = built.find((b) => b.component === 'com.edgedr.Buffer')!;
     const unpacked = join(tempDir(), 'repack');
     execFileSync('unzip', ['-q', buffer.zip, '-d', unpacked]);
-    writeFileSync(join(unpacked, 'node-abi.json'), JSON.stringify({ node: 'v99.0.0', modules: '999' }));
+    const info = JSON.parse(readFileSync(join(unpacked, 'build-info.json'), 'utf8')) as object;
+    writeFileSync(join(unpacked, 'build-info.json'), JSON.stringify({ ...info, ...change }));
     const artifacts = join(tempDir(), 'artifacts');
     mkdirSync(artifacts);
     execFileSync('zip', ['-qr', join(artifacts, basename(buffer.zip)), '.'], { cwd: unpacked });
@@ -84,9 +97,7 @@ describe('built artifacts', () => {
     try {
       await launcher.launch(['com.edgedr.Buffer']);
       await launcher.waitForState('com.edgedr.Buffer', 'BROKEN', 30_000);
-      expect(readFileSync(launcher.logPath('com.edgedr.Buffer'), 'utf8')).toContain(
-        'com.edgedr.Buffer was built for Node v99.0.0 (ABI 999)',
-      );
+      expect(readFileSync(launcher.logPath('com.edgedr.Buffer'), 'utf8')).toContain(line);
     } finally {
       await launcher.stopAll();
       await host.stop();

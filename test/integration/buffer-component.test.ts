@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually } from '../support/ipc';
-import { jsonMessages, localGateway, type LocalGateway } from '../support/launch';
+import { documents, localGateway, type LocalGateway } from '../support/launch';
 import { useTempDir } from '../support/temp-dir';
 
 const BUFFER = 'com.edgedr.Buffer';
@@ -27,8 +27,8 @@ describe('the Buffer component under the local IPC host', () => {
   it('reaches RUNNING from its recipe, owns the store in its work directory, and publishes metrics', async () => {
     await launch();
     expect(existsSync(join(gw.launcher.workPath(BUFFER), 'store', 'records.db'))).toBe(true);
-    await eventually(() => jsonMessages(gw, METRICS).length >= 2, 10_000, 'metrics');
-    const [m] = jsonMessages(gw, METRICS);
+    await eventually(() => documents(gw, METRICS).length >= 2, 10_000, 'metrics');
+    const [m] = documents(gw, METRICS);
     expect(m).toMatchObject({
       component: BUFFER,
       lanes: { alert: { depth: 0 }, telemetry: { depth: 0 } },
@@ -49,8 +49,8 @@ describe('the Buffer component under the local IPC host', () => {
     expect(refused.message).toContain('metricsIntervalMs: expected number, found string "often"');
     expect(refused.message).toContain('unknownKey: expected no such key');
     expect(gw.host.component(BUFFER)?.state).toBe('RUNNING');
-    const before = jsonMessages(gw, METRICS).length;
-    await eventually(() => jsonMessages(gw, METRICS).length >= before + 2, 10_000, 'metrics after refusal');
+    const before = documents(gw, METRICS).length;
+    await eventually(() => documents(gw, METRICS).length >= before + 2, 10_000, 'metrics after refusal');
 
     const applied = await gw.host.deploy(BUFFER, {
       ...current,
@@ -108,8 +108,8 @@ describe('the Buffer component under the local IPC host', () => {
     mkdirSync(storeDir, { recursive: true });
     writeFileSync(join(storeDir, 'records.db'), 'not a database at all, just bytes'.repeat(100));
     await launch();
-    await eventually(() => jsonMessages(gw, 'edgedr/buffer/events').length > 0, 10_000, 'store event');
-    expect(jsonMessages(gw, 'edgedr/buffer/events')[0]).toMatchObject({
+    await eventually(() => documents(gw, 'edgedr/buffer/events').length > 0, 10_000, 'store event');
+    expect(documents(gw, 'edgedr/buffer/events')[0]).toMatchObject({
       type: 'recreated',
       code: 'STORE_RECREATED',
     });

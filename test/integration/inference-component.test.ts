@@ -5,7 +5,7 @@ import { featureNames } from '../../components/inference/src/core/features';
 import { PumpSimulator, type FaultKind } from '../../dev/pump-simulator';
 import type { JsonTree } from '../../shared/src/runtime/host/config-tree';
 import { connectClient, eventually, pubsubAcl, type IpcClient } from '../support/ipc';
-import { jsonMessages, localGateway, type LocalGateway } from '../support/launch';
+import { documents, localGateway, type LocalGateway } from '../support/launch';
 import { readStore } from '../support/store-reader';
 import { useTempDir } from '../support/temp-dir';
 
@@ -56,7 +56,7 @@ describe('the Inference component under the local IPC host', () => {
     }
   }
 
-  const metrics = (g: LocalGateway) => jsonMessages(g, 'edgedr/inference/metrics');
+  const metrics = (g: LocalGateway) => documents(g, 'edgedr/inference/metrics');
 
   it('scores live batches with the shipped model: one onset and one recovery, on the alert topic and in the store', async () => {
     const { gw: g, sensor: client } = await start({ calibration: { onStart: false } });
@@ -67,12 +67,12 @@ describe('the Inference component under the local IPC host', () => {
       15_000,
       'normal windows scored',
     );
-    expect(jsonMessages(g, ALERTS)).toEqual([]);
+    expect(documents(g, ALERTS)).toEqual([]);
 
     await play(client, sim, 60, { kind: 'valve', seconds: 60 });
     await play(client, sim, 60);
-    await eventually(() => jsonMessages(g, ALERTS).length >= 2, 15_000, 'onset and recovery');
-    const events = jsonMessages(g, ALERTS);
+    await eventually(() => documents(g, ALERTS).length >= 2, 15_000, 'onset and recovery');
+    const events = documents(g, ALERTS);
     expect(events.map((e) => e['state'])).toEqual(['onset', 'recovery']);
     const [onset, recovery] = events as [Record<string, unknown>, Record<string, unknown>];
     expect(onset).toMatchObject({
@@ -204,19 +204,19 @@ describe('the Inference component under the local IPC host', () => {
     await play(client, sim, 30);
     await play(client, sim, 40, { kind: 'valve', seconds: 40 }); // the inlet valve closes while it learns
     await eventually(
-      () => jsonMessages(g, ALERTS).some((e) => e['type'] === 'calibration' && e['state'] === 'refused'),
+      () => documents(g, ALERTS).some((e) => e['type'] === 'calibration' && e['state'] === 'refused'),
       15_000,
       'calibration refused',
     );
-    const refused = jsonMessages(g, ALERTS).find((e) => e['state'] === 'refused')!;
+    const refused = documents(g, ALERTS).find((e) => e['state'] === 'refused')!;
     expect(refused).toMatchObject({ type: 'calibration', asset: 'pump-1', attempt: 1 });
     expect(String(refused['feature'])).toMatch(/volumeFlowRateRMS|pressure|current/);
     expect(refused['shift']).toBeGreaterThan(10);
     // No alarm while it is still learning, and the fault's windows never became a model.
-    expect(jsonMessages(g, ALERTS).filter((e) => e['type'] === 'anomaly')).toEqual([]);
+    expect(documents(g, ALERTS).filter((e) => e['type'] === 'anomaly')).toEqual([]);
     await play(client, sim, 80);
     await eventually(
-      () => jsonMessages(g, ALERTS).some((e) => e['type'] === 'calibration' && e['state'] === 'done'),
+      () => documents(g, ALERTS).some((e) => e['type'] === 'calibration' && e['state'] === 'done'),
       15_000,
       'calibration done on normal windows',
     );

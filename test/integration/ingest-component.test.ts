@@ -1,6 +1,7 @@
 import { join } from 'node:path';
+import { liveBatchRecords } from '../../shared/src/messages';
 import { eventually, type IpcClient } from '../support/ipc';
-import { ingestGateway, jsonMessages, type LocalGateway } from '../support/launch';
+import { ingestGateway, documents, type LocalGateway } from '../support/launch';
 import { countRecords, readStore } from '../support/store-reader';
 import { useTempDir } from '../support/temp-dir';
 
@@ -77,7 +78,8 @@ describe('the Ingest component under the local IPC host', () => {
   });
 
   it('dead-letters bad input with its reason and raw bytes, and keeps running', async () => {
-    await start({ allowedDevices: ['pump-1'] });
+    // Readings over IPC stay under nucleus lite's 10,000-byte messages: a smaller cap shows the refusal.
+    await start({ allowedDevices: ['pump-1'], maxPayloadBytes: 4096 });
     const now = Date.now();
     await publishBytes('sensors/pump-1/p', Buffer.from('{"ts": 1, "value": '));
     await publishBytes('sensors/pump-1/p', Buffer.from(`{"ts": ${now}, "value": 1e999}`));
@@ -86,7 +88,7 @@ describe('the Ingest component under the local IPC host', () => {
     await publish('sensors/pump-1/p', { ts: now + 3_600_000, value: 1 }); // far future
     await publish('sensors/pump-1/p', { ts: now, value: { nested: true } });
     await publish('sensors/pump-2/p', { ts: now, value: 1 }); // not allowed
-    await publish('sensors/pump-1/p', { ts: now, value: 'x'.repeat(20_000) }); // oversize
+    await publish('sensors/pump-1/p', { ts: now, value: 'x'.repeat(6_000) }); // oversize
     await publish('sensors/pump-1/p', { ts: now, value: 7 }); // the one good reading
     await eventually(
       () => {
@@ -114,11 +116,11 @@ describe('the Ingest component under the local IPC host', () => {
     );
     expect(records).toHaveLength(1);
     await eventually(
-      () => (jsonMessages(gw, 'edgedr/ingest/metrics').at(-1)?.['accepted'] ?? 0) === 1,
+      () => (documents(gw, 'edgedr/ingest/metrics').at(-1)?.['accepted'] ?? 0) === 1,
       5_000,
       'metrics',
     );
-    const metrics = jsonMessages(gw, 'edgedr/ingest/metrics').at(-1);
+    const metrics = documents(gw, 'edgedr/ingest/metrics').at(-1);
     expect(metrics?.['rejected']).toEqual({
       not_json: 1,
       non_finite: 1,
@@ -136,8 +138,7 @@ describe('the Ingest component under the local IPC host', () => {
     await start();
     const checked: { ids: string[]; allStored: boolean }[] = [];
     gw.host.subscribe('edgedr/ingest/live', (_topic, payload) => {
-      if (payload.kind !== 'json') return;
-      const ids = (payload.message as { records: { id: string }[] }).records.map((r) => r.id);
+      const ids = liveBatchRecords(payload).map((r) => r.id);
       const stored = new Set(readStore(storePath()).records.map((r) => r.seq));
       checked.push({ ids, allStored: ids.every((id) => stored.has(Number(id.split(':').pop()))) });
     });

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { liveBatchRecords } from '../../shared/src/messages';
 import { eventually, type IpcClient } from '../support/ipc';
 import { ingestGateway, type LocalGateway } from '../support/launch';
 import { readStore } from '../support/store-reader';
@@ -25,9 +26,7 @@ describe('Ingest killed under load', () => {
 
     const committed = new Set<number>();
     gw.host.subscribe('edgedr/ingest/live', (_t, payload) => {
-      if (payload.kind !== 'json') return;
-      for (const r of (payload.message as { records: { body: { n: number } }[] }).records)
-        committed.add(r.body.n);
+      for (const r of liveBatchRecords(payload)) committed.add(Number(r.body['n']));
     });
 
     const sentAt: number[] = [];

@@ -2,7 +2,7 @@ import mqtt from 'mqtt';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually } from '../support/ipc';
-import { jsonMessages, localGateway, type LocalGateway } from '../support/launch';
+import { documents, localGateway, type LocalGateway } from '../support/launch';
 import { mosquitto, type Broker } from '../../dev/mosquitto';
 import { makePki, tlsListenerConfig } from '../../dev/pki';
 import { readStore } from '../support/store-reader';
@@ -44,7 +44,7 @@ describe('Ingest with a local MQTT broker as a source', () => {
     const storePath = join(gw.launcher.workPath(BUFFER), 'store', 'records.db');
     const g = gw;
     const mqttStatus = (): { connected?: boolean; received?: number } =>
-      jsonMessages(g, 'edgedr/ingest/metrics').at(-1)?.['mqtt'] ?? {};
+      documents(g, 'edgedr/ingest/metrics').at(-1)?.['mqtt'] ?? {};
     await eventually(() => mqttStatus().connected === true, 10_000, 'ingest connected to the broker');
 
     const device = await mqtt.connectAsync({
@@ -106,7 +106,7 @@ describe('Ingest with a local MQTT broker as a source', () => {
     await gw.launcher.waitForState(INGEST, 'RUNNING', 20_000);
     const g = gw;
     const status = (): { connected?: boolean } =>
-      jsonMessages(g, 'edgedr/ingest/metrics').at(-1)?.['mqtt'] ?? {};
+      documents(g, 'edgedr/ingest/metrics').at(-1)?.['mqtt'] ?? {};
     await eventually(() => status().connected === true, 10_000, 'TLS connection');
 
     const deviceCert = pki.clients['device'] ?? { cert: '', key: '' };

@@ -24,9 +24,10 @@ process.on('SIGTERM', () => process.exit(0));
 
 describe('the recipe launcher', () => {
   let host: LocalIpcHost;
-  let launcher: ComponentLauncher;
+  let launcher: ComponentLauncher | undefined;
   afterEach(async () => {
-    await launcher.stopAll();
+    await launcher?.stopAll();
+    launcher = undefined;
     await host.stop();
   });
   const tempDir = useTempDir('ggdr-launch-');
@@ -49,7 +50,7 @@ describe('the recipe launcher', () => {
         '  - Platform:',
         '      os: linux',
         '    Lifecycle:',
-        '      Run: node {configuration:/script} {configuration:/greeting}',
+        '      run: node {configuration:/script} {configuration:/greeting}',
       ].join('\n'),
     );
     const logs = captureLogger();
@@ -78,5 +79,49 @@ describe('the recipe launcher', () => {
     expect(launcher.pid('com.test.Reporter')).toBeUndefined();
     const log = readFileSync(launcher.logPath('com.test.Reporter'), 'utf8');
     expect(log).toContain(`cwd=${launcher.workPath('com.test.Reporter')} thing=gw-launch greeting=hello`);
+  });
+
+  const recipe = (lifecycle: string[]): string =>
+    [
+      'RecipeFormatVersion: "2020-01-25"',
+      'ComponentName: com.test.Strict',
+      'ComponentVersion: "1.0.0"',
+      'Manifests:',
+      '  - Platform:',
+      '      os: linux',
+      '    Lifecycle:',
+      ...lifecycle.map((l) => `      ${l}`),
+    ].join('\n');
+
+  const launcherFor = async (text: string): Promise<ComponentLauncher> => {
+    const recipes = join(tempDir(), 'recipes');
+    mkdirSync(recipes, { recursive: true });
+    writeFileSync(join(recipes, 'com.test.Strict.yaml'), text);
+    host = await startHost(tempDir(), captureLogger().logger);
+    return new ComponentLauncher({
+      host,
+      projectRoot: REPO_ROOT,
+      rootDir: tempDir(),
+      recipesDir: recipes,
+      thingName: 'gw-launch',
+      region: 'eu-west-1',
+      logger: captureLogger().logger,
+      restartDelayMs: 50,
+    });
+  };
+
+  it('refuses a recipe whose lifecycle keys nucleus lite would not find', async () => {
+    await expect(launcherFor(recipe(['Run: sleep 60']))).rejects.toThrow(
+      'Lifecycle.Run must be spelled run: nucleus lite reads recipe keys case-sensitively',
+    );
+  });
+
+  it('does not run a step whose braces are no recipe variable, as nucleus lite does not', async () => {
+    launcher = await launcherFor(recipe(['run: test -d /tmp || { echo missing; exit 1; }']));
+    await launcher.launch(['com.test.Strict']);
+    await launcher.waitForState('com.test.Strict', 'BROKEN', 30_000);
+    expect(readFileSync(launcher.logPath('com.test.Strict'), 'utf8')).toContain(
+      'run step not run: No : found in recipe variable: { echo missing; exit 1; }',
+    );
   });
 });

@@ -1,7 +1,7 @@
 import type { RegionConsumer } from '../../dev/consumer';
 import type { LocalRegion } from '../../dev/regions';
 import { eventually } from '../support/ipc';
-import { jsonMessages } from '../support/launch';
+import { documents } from '../support/launch';
 import { telemetry } from '../support/records';
 import { regionEntry, THING, useReplayRig } from '../support/replay';
 
@@ -107,7 +107,7 @@ describe('Replay: cloud commands through the connected region', () => {
       status: 'done',
       result: { forwardedTo: 'edgedr/inference/commands' },
     });
-    expect(jsonMessages(r.gw, 'edgedr/inference/commands')).toEqual([
+    expect(documents(r.gw, 'edgedr/inference/commands')).toEqual([
       expect.objectContaining({
         id: 'cmd-6',
         type: 'recalibrate',
@@ -183,11 +183,11 @@ describe('Replay: cloud commands through the connected region', () => {
 
     await command('p-1', 'pin', { region: 'region-b' });
     await eventually(() => cloudA.json(REPLIES).some((m) => m['id'] === 'p-1'), 10_000, 'pin reply');
-    const statusBefore = jsonMessages(r.gw, 'edgedr/replay/status').length;
+    const statusBefore = documents(r.gw, 'edgedr/replay/status').length;
     r.gw.launcher.signal('com.edgedr.Replay', 'SIGKILL');
     await eventually(
       () =>
-        jsonMessages(r.gw, 'edgedr/replay/status')
+        documents(r.gw, 'edgedr/replay/status')
           .slice(statusBefore)
           .filter((s) => s['pinnedRegion'] === 'region-b' && s['activeRegion'] === 'region-b').length > 2,
       20_000,

@@ -1,7 +1,7 @@
 import type { RegionConsumer } from '../../dev/consumer';
 import type { LocalRegion } from '../../dev/regions';
 import { eventually } from '../support/ipc';
-import { jsonMessages } from '../support/launch';
+import { documents } from '../support/launch';
 import { telemetry } from '../support/records';
 import { arrivals, regionEntry, THING, type ReplayGateway, useReplayRig } from '../support/replay';
 
@@ -13,7 +13,7 @@ interface RegionStatus {
 }
 
 function lastStatus(rig: ReplayGateway): Record<string, unknown> | undefined {
-  return jsonMessages(rig.gw, 'edgedr/replay/status').at(-1);
+  return documents(rig.gw, 'edgedr/replay/status').at(-1);
 }
 
 function regionHealth(rig: ReplayGateway): Record<string, RegionStatus> {

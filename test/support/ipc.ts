@@ -21,8 +21,17 @@ export function captureLogger(): { logger: Logger; lines: () => Record<string, u
   return { logger, lines: capture.lines };
 }
 
-export async function startHost(dir: string, logger: Logger): Promise<LocalIpcHost> {
-  const host = new LocalIpcHost({ socketPath: join(dir, 'ipc.sock'), logger, validationTimeoutMs: 5_000 });
+export async function startHost(
+  dir: string,
+  logger: Logger,
+  options: { readonly validationOperations?: boolean } = {},
+): Promise<LocalIpcHost> {
+  const host = new LocalIpcHost({
+    socketPath: join(dir, 'ipc.sock'),
+    logger,
+    validationTimeoutMs: 5_000,
+    ...options,
+  });
   await host.start();
   return host;
 }

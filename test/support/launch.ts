@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { readObject } from '../../shared/src/messages/documents';
 import type { JsonTree } from '../../shared/src/runtime/host/config-tree';
 import type { LocalIpcHost, LocalPayload } from '../../shared/src/runtime/host/ipc-host';
 import { ComponentLauncher } from '../../shared/src/runtime/host/launcher';
@@ -19,9 +20,11 @@ export interface LocalGateway {
 export async function localGateway(
   root: string,
   overrides: Record<string, JsonTree> = {},
+  /** `validationOperations: false`: the host answers as nucleus lite does, without validation. */
+  hostOptions: { readonly validationOperations?: boolean } = {},
 ): Promise<LocalGateway> {
   const logs = captureLogger();
-  const host = await startHost(root, logs.logger);
+  const host = await startHost(root, logs.logger, hostOptions);
   const launcher = new ComponentLauncher({
     host,
     projectRoot: REPO_ROOT,
@@ -48,10 +51,13 @@ export async function localGateway(
   };
 }
 
-export function jsonMessages(gw: LocalGateway, topic: string): Record<string, unknown>[] {
-  return gw.messages
-    .filter((m) => m.topic === topic && m.payload.kind === 'json')
-    .map((m) => (m.payload as { message: Record<string, unknown> }).message);
+/** The documents (JSON objects, as the suite sends them in binary messages) seen on a topic. */
+export function documents(gw: LocalGateway, topic: string): Record<string, unknown>[] {
+  return gw.messages.flatMap((m) => {
+    if (m.topic !== topic) return [];
+    const doc = readObject(m.payload);
+    return doc === undefined ? [] : [doc];
+  });
 }
 
 /**
@@ -62,8 +68,12 @@ export async function ingestGateway(
   root: string,
   ingestOverrides: JsonTree,
   publishResources: readonly string[] = ['sensors/*'],
+  bufferOverrides: JsonTree = {},
 ): Promise<{ gw: LocalGateway; sensor: IpcClient }> {
-  const gw = await localGateway(root, { 'com.edgedr.Ingest': ingestOverrides });
+  const gw = await localGateway(root, {
+    'com.edgedr.Ingest': ingestOverrides,
+    'com.edgedr.Buffer': bufferOverrides,
+  });
   const token = gw.host.addComponent('com.test.Sensors', {
     accessControl: pubsubAcl(publishResources, []),
   }).token;

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../shared/src/config';
+import { TOPICS } from '../../shared/src/messages/topics';
 import { withoutAccessControl } from '../../shared/src/component/run';
 import { accessControlSchema } from '../../shared/src/runtime/host/access-control';
 import { defaultConfiguration, loadRecipe } from '../../shared/src/runtime/host/recipe';
@@ -41,5 +42,25 @@ describe('recipes and component schemas agree', () => {
     const parsed = parseConfig(component.schema, withoutAccessControl(defaults), file);
     // The recipe spells out every default, so what a user sees in it is what runs.
     expect(parsed).toEqual(withoutAccessControl(defaults));
+  });
+
+  /** What a local deployment of a YAML recipe hands a component on nucleus lite: every scalar as text. */
+  const asYamlText = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(asYamlText);
+    if (typeof value === 'object' && value !== null)
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asYamlText(v)]));
+    return value === null ? 'null' : JSON.stringify(value).replace(/^"|"$/g, '');
+  };
+
+  it.each(files)('%s: the same configuration with every scalar as text parses to the same values', (file) => {
+    const recipe = loadRecipe(join(RECIPES, file));
+    const component = COMPONENTS[recipe.ComponentName as keyof typeof COMPONENTS];
+    const defaults = withoutAccessControl(defaultConfiguration(recipe));
+    expect(parseConfig(component.schema, asYamlText(defaults), `${file} as text`)).toEqual(defaults);
+  });
+
+  it('the recipes name the suite topics their schemas default to', () => {
+    const text = files.map((f) => JSON.stringify(defaultConfiguration(loadRecipe(join(RECIPES, f))))).join();
+    for (const topic of Object.values(TOPICS)) expect(text).toContain(`"${topic}"`);
   });
 });

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { interpolate, lifecycleKeyProblems } from '../../shared/src/runtime/host/recipe';
 
 const RECIPES = join(__dirname, '..', '..', 'recipes');
 const files = readdirSync(RECIPES).filter((f) => f.endsWith('.yaml'));
@@ -22,9 +23,15 @@ const GDK_TOP_LEVEL = new Set(
   ].map((k) => k.toLowerCase()),
 );
 const ARCHITECTURES = new Set(['amd64', 'aarch64', 'arm', 'x86']);
-/** Recipe variables Greengrass defines, for the component itself or another one (`<name>:…`). */
-const VARIABLE =
-  /^(?:[A-Za-z0-9._-]+:)?(?:artifacts:path|artifacts:decompressedPath|work:path|configuration:\/[^}]*)$|^(?:kernel:rootPath|iot:thingName)$/;
+const variables = {
+  componentName: 'c',
+  thingName: 't',
+  rootPath: '/r',
+  artifactsPath: () => '/a',
+  decompressedPath: () => '/d',
+  workPath: () => '/w',
+  configuration: () => ({}),
+};
 
 interface Manifest {
   Platform?: { os?: string; architecture?: string; runtime?: string };
@@ -57,19 +64,33 @@ describe.each(files)('recipe %s, as gdk and the nucleus read it', (file) => {
         );
         expect(a.Unarchive).toBe('ZIP');
       }
-      const run = JSON.stringify(m.Lifecycle?.['Run'] ?? '');
+      const run = JSON.stringify(m.Lifecycle?.['run'] ?? '');
       const zip = (m.Artifacts ?? [])[0]?.URI.split('/')
         .at(-1)
         ?.replace(/\.zip$/, '');
       expect(run).toContain(`{artifacts:decompressedPath}/${zip ?? '?'}/main.js`);
-      expect(JSON.stringify(m.Lifecycle?.['Install'] ?? '')).toContain('needs Node.js >= 20');
+      const install = JSON.stringify(m.Lifecycle?.['install'] ?? '');
+      expect(install).toContain('needs Node.js >= 20');
+      expect(install).toContain(
+        `{artifacts:decompressedPath}/${zip ?? '?'}/install-check.js ${recipe.ComponentName}`,
+      );
     }
   });
 
-  it('uses only variables Greengrass defines in its lifecycle', () => {
-    const lifecycle = JSON.stringify(recipe.Manifests.map((m) => m.Lifecycle));
-    const used = [...lifecycle.matchAll(/\{([^{}"]+)\}/g)].map((m) => m[1] ?? '');
-    expect(used.length).toBeGreaterThan(0);
-    for (const v of used) expect(v).toMatch(VARIABLE);
+  it('spells its lifecycle as the recipe reference does (nucleus lite reads keys case-sensitively)', () => {
+    for (const m of recipe.Manifests) expect(lifecycleKeyProblems(m.Lifecycle)).toEqual([]);
+  });
+
+  it('has brace-free scripts using only variables both nuclei replace', () => {
+    const texts = recipe.Manifests.flatMap((m) =>
+      Object.values(m.Lifecycle ?? {}).flatMap((step) =>
+        typeof step === 'string' ? [step] : Object.values(step).filter((v) => typeof v === 'string'),
+      ),
+    );
+    expect(texts.length).toBeGreaterThan(0);
+    for (const text of texts) {
+      expect(interpolate(text, variables).errors).toEqual([]);
+      expect(text.length).toBeLessThan(10_000); // nucleus lite: MAX_SCRIPT_LENGTH
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import {
   interpolate,
+  lifecycleKeyProblems,
   loadRecipe,
   nucleusArchitecture,
   selectManifest,
@@ -19,24 +20,57 @@ const ctx = {
 };
 
 describe('recipes', () => {
-  it('replaces the recipe variables Greengrass defines', () => {
-    const { text, unknown } = interpolate(
+  it('replaces the recipe variables both nuclei define', () => {
+    const { text, errors } = interpolate(
       'node {artifacts:decompressedPath}/ingest/main.js {work:path} {kernel:rootPath} {iot:thingName} ' +
-        '{configuration:/own} {com.edgedr.Buffer:work:path}/{com.edgedr.Buffer:configuration:/storePath} ' +
-        '{com.edgedr.Buffer:configuration:/n} {com.edgedr.Buffer:configuration:/a~1b} {artifacts:path}',
+        '{configuration:/own} {kernel:rootPath}/work/com.edgedr.Buffer {artifacts:path}',
       ctx,
     );
     expect(text).toBe(
       'node /gg/packages/artifacts-unarchived/com.edgedr.Ingest/1.0.0/ingest/main.js /gg/work/com.edgedr.Ingest /gg gw-7 ' +
-        'yes /gg/work/com.edgedr.Buffer/store/r.db {"x":3} slash /gg/packages/artifacts/com.edgedr.Ingest/1.0.0',
+        'yes /gg/work/com.edgedr.Buffer /gg/packages/artifacts/com.edgedr.Ingest/1.0.0',
     );
-    expect(unknown).toEqual([]);
+    expect(errors).toEqual([]);
   });
 
-  it('leaves unknown variables and shell braces alone and reports the variables', () => {
-    const { text, unknown } = interpolate('echo {nope:thing} { echo x; } {configuration:/missing}', ctx);
-    expect(text).toBe('echo {nope:thing} { echo x; } {configuration:/missing}');
-    expect(unknown).toEqual(['{nope:thing}', '{configuration:/missing}']);
+  it.each([
+    [
+      'a shell group',
+      'test -x node || { echo no; exit 1; }',
+      'No : found in recipe variable: { echo no; exit 1; }',
+    ],
+    [
+      'a JavaScript block',
+      "node -e 'if (x) { process.exit(1) }'",
+      'No : found in recipe variable: { process.exit(1) }',
+    ],
+    [
+      'a component-prefixed form',
+      'echo {com.edgedr.Buffer:work:path}',
+      'Unhandled variable substitution: {com.edgedr.Buffer:work:path}',
+    ],
+    ['an unknown variable', 'echo {nope:thing}', 'Unhandled variable substitution: {nope:thing}'],
+    [
+      'a missing configuration key',
+      'echo {configuration:/missing}',
+      'configuration key not found: {configuration:/missing}',
+    ],
+    ['an unterminated brace', 'echo {work:path', 'recipe variable not terminated: {work:path'],
+  ])('refuses %s, as nucleus lite does', (_what, script, error) => {
+    expect(interpolate(script, ctx).errors).toEqual([error]);
+  });
+
+  it('refuses lifecycle keys nucleus lite would not find', () => {
+    expect(lifecycleKeyProblems({ Install: 'x', run: { Script: 'y', setenv: {} }, Setenv: {} })).toEqual([
+      'Lifecycle.Install must be spelled install: nucleus lite reads recipe keys case-sensitively',
+      'Lifecycle.run.setenv must be spelled Setenv: nucleus lite reads recipe keys case-sensitively',
+    ]);
+    expect(lifecycleKeyProblems({ Restart: 'x' })).toEqual([
+      'Lifecycle.Restart is not a lifecycle key (Setenv, install, run, startup, shutdown, recover, bootstrap)',
+    ]);
+    expect(
+      lifecycleKeyProblems({ install: 'a', run: { Script: 'b', Timeout: 3 }, Setenv: { A: 'b' } }),
+    ).toEqual([]);
   });
 
   it('selects the first manifest for the platform the nucleus reports', () => {

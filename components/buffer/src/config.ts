@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TOPICS } from '../../../shared/src/messages/topics';
 import { cfg } from '../../../shared/src/config';
 import { storeSettingsSchema } from '../../../shared/src/store';
 import { DEFAULT_STORE_PATH } from '../../../shared/src/store/location';
@@ -13,8 +14,8 @@ export const bufferConfigSchema = z.strictObject({
   store: storeSettingsSchema.default(storeSettingsSchema.parse({})),
   maintenanceIntervalMs: cfg.int((n) => n.min(100).max(3_600_000)).default(5_000),
   metricsIntervalMs: cfg.int((n) => n.min(100).max(3_600_000)).default(10_000),
-  metricsTopic: z.string().min(1).default('edgedr/buffer/metrics'),
-  eventsTopic: z.string().min(1).default('edgedr/buffer/events'),
+  metricsTopic: z.string().min(1).default(TOPICS.bufferMetrics),
+  eventsTopic: z.string().min(1).default(TOPICS.bufferEvents),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });
 

@@ -1,4 +1,5 @@
 import { isAbsolute, join } from 'node:path';
+import { publishDocument } from '../../../shared/src/messages/documents';
 import type { ComponentDeps, RunningService } from '../../../shared/src/component/run';
 import { periodic } from '../../../shared/src/component/periodic';
 import { isDrError, toDrError } from '../../../shared/src/errors';
@@ -74,13 +75,11 @@ export class BufferService implements RunningService<BufferConfig> {
         'store quota reached: oldest records evicted, gap marker written',
       );
     }
-    runtime
-      .publishJson(this.config.eventsTopic, {
-        component: BUFFER_COMPONENT,
-        atMs: this.deps.clock.nowMs(),
-        ...event,
-      })
-      .catch((err: unknown) => logger.warn({ err: toDrError(err) }, 'could not publish a store event'));
+    publishDocument(runtime, this.config.eventsTopic, {
+      component: BUFFER_COMPONENT,
+      atMs: this.deps.clock.nowMs(),
+      ...event,
+    }).catch((err: unknown) => logger.warn({ err: toDrError(err) }, 'could not publish a store event'));
   }
 
   private maintain(): void {
@@ -103,11 +102,12 @@ export class BufferService implements RunningService<BufferConfig> {
   private async publishMetrics(): Promise<void> {
     try {
       const metrics = this.store.metrics();
-      await this.deps.runtime.publishJson(this.config.metricsTopic, {
+      await publishDocument(this.deps.runtime, this.config.metricsTopic, {
         component: BUFFER_COMPONENT,
         atMs: this.deps.clock.nowMs(),
         storeEpoch: this.store.epoch,
         ...metrics,
+        configuration: this.deps.configurationStatus,
       });
     } catch (err) {
       this.deps.logger.warn({ err: toDrError(err) }, 'could not publish store metrics');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TOPICS } from '../../../shared/src/messages/topics';
 import { cfg } from '../../../shared/src/config';
 
 export const INFERENCE_COMPONENT = 'com.edgedr.Inference';
@@ -45,7 +46,7 @@ const screenSchema = z.strictObject({
 export const inferenceConfigSchema = z
   .strictObject({
     /** Ingest's committed batches. */
-    liveTopic: z.string().min(1).default('edgedr/ingest/live'),
+    liveTopic: z.string().min(1).default(TOPICS.ingestLive),
     /** Readings of other streams are ignored; empty: every telemetry stream. */
     streams: z.array(z.string().min(1)).default([]),
     /** The measurements a window is built from, in the model's feature order. */
@@ -90,7 +91,7 @@ export const inferenceConfigSchema = z
       })
       .default({ afterMs: DEFAULT_ADAPT_AFTER_MS, slots: 5, tolerance: 1 }),
     /** A model file (.onnx) with its sidecar (`<file>.json`), e.g. an artifact of a model component. */
-    modelPath: z.string().min(1).nullable().default(null),
+    modelPath: cfg.nullable(z.string().min(1)).default(null),
     calibration: z
       .strictObject({
         /** Calibrate from the first windows after the first start (no calibrated model saved yet). */
@@ -121,11 +122,11 @@ export const inferenceConfigSchema = z
     /** Assets tracked at most (memory bound); readings of further assets are counted and ignored. */
     maxAssets: cfg.int((n) => n.min(1)).default(1_000),
     /** Local topic for actuators and the status page. */
-    alertTopic: z.string().min(1).default('edgedr/inference/alerts'),
+    alertTopic: z.string().min(1).default(TOPICS.inferenceAlerts),
     /** Ingest's topic for anomaly events (stored in the alert lane). */
-    anomalyTopic: z.string().min(1).default('edgedr/inference/anomalies'),
-    commandsTopic: z.string().min(1).default('edgedr/inference/commands'),
-    metricsTopic: z.string().min(1).default('edgedr/inference/metrics'),
+    anomalyTopic: z.string().min(1).default(TOPICS.inferenceAnomalies),
+    commandsTopic: z.string().min(1).default(TOPICS.inferenceCommands),
+    metricsTopic: z.string().min(1).default(TOPICS.inferenceMetrics),
     metricsIntervalMs: cfg.int((n) => n.min(100)).default(10_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   })

@@ -1,12 +1,16 @@
+import { decodeLiveBatch } from '../../../shared/src/messages/live-batch';
+import type { DrRecord } from '../../../shared/src/record';
 import type { LocalMessage } from '../../../shared/src/runtime/port';
-import type { LiveRecord } from './core/inference';
 
 /**
- * The records of one of Ingest's live batches (`{ records: [...] }`, committed before it was published).
- * The one place that knows the batch's wire format; anything else is not a batch.
+ * The records of one of Ingest's live-batch messages (a batch envelope, committed before it was
+ * published), or null when the message is not one. The one place that knows the batch's wire format.
  */
-export function liveRecords(message: LocalMessage): readonly LiveRecord[] {
-  if (message.kind !== 'json') return [];
-  const records = (message.json as { records?: unknown } | null)?.records;
-  return Array.isArray(records) ? (records as LiveRecord[]) : [];
+export function liveRecords(message: LocalMessage): readonly DrRecord[] | null {
+  if (message.kind !== 'binary') return null;
+  try {
+    return decodeLiveBatch(message.bytes);
+  } catch {
+    return null;
+  }
 }

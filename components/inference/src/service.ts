@@ -1,6 +1,7 @@
 import type { ComponentDeps, RunningService } from '../../../shared/src/component/run';
 import { periodic } from '../../../shared/src/component/periodic';
 import { toDrError } from '../../../shared/src/errors';
+import { publishDocument, readObject } from '../../../shared/src/messages/documents';
 import type { LocalMessage, Subscription } from '../../../shared/src/runtime/port';
 import { calibrate } from './calibrator';
 import type { InferenceConfig } from './config';
@@ -37,6 +38,8 @@ export class InferenceService implements RunningService<InferenceConfig> {
   private readonly abort = new AbortController();
   private readonly loops: Promise<void>[] = [];
   private lastCallMs = 0;
+  /** Messages on the live topic that were not live batches, and committed records received. */
+  private live = { badLiveMessages: 0, liveRecords: 0 };
 
   static async start(deps: ComponentDeps<InferenceConfig>): Promise<InferenceService> {
     const service = new InferenceService(deps);
@@ -99,11 +102,9 @@ export class InferenceService implements RunningService<InferenceConfig> {
         return;
       case 'publish':
         for (const topic of [this.config.alertTopic, this.config.anomalyTopic])
-          this.deps.runtime
-            .publishJson(topic, e.event)
-            .catch((err: unknown) =>
-              this.log.error({ err: toDrError(err), topic }, 'anomaly event not published'),
-            );
+          publishDocument(this.deps.runtime, topic, e.event).catch((err: unknown) =>
+            this.log.error({ err: toDrError(err), topic }, 'anomaly event not published'),
+          );
         return;
       case 'schedule-flush':
         this.schedule(e.delayMs);
@@ -119,6 +120,12 @@ export class InferenceService implements RunningService<InferenceConfig> {
 
   private onLive(message: LocalMessage): void {
     const records = liveRecords(message);
+    if (records === null) {
+      this.live.badLiveMessages += 1;
+      this.log.warn({ topic: message.topic }, 'not a live batch: skipped');
+      return;
+    }
+    this.live.liveRecords += records.length;
     if (records.length > 0) this.apply({ kind: 'records', records });
   }
 
@@ -222,8 +229,7 @@ export class InferenceService implements RunningService<InferenceConfig> {
   // ---- commands, metrics, configuration ----------------------------------------------------------
 
   private onCommand(message: LocalMessage): void {
-    const cmd =
-      message.kind === 'json' ? (message.json as { type?: unknown; asset?: unknown; id?: unknown }) : {};
+    const cmd: { type?: unknown; asset?: unknown; id?: unknown } = readObject(message) ?? {};
     if (cmd.type !== 'recalibrate') {
       this.log.warn({ topic: message.topic }, 'ignoring an unknown command');
       return;
@@ -236,13 +242,17 @@ export class InferenceService implements RunningService<InferenceConfig> {
   }
 
   metrics(): Record<string, unknown> {
-    return metricsOf(this.state, this.config, this.lastCallMs);
+    return {
+      ...metricsOf(this.state, this.config, this.lastCallMs),
+      ...this.live,
+      configuration: this.deps.configurationStatus,
+    };
   }
 
   private async publishMetrics(): Promise<void> {
-    await this.deps.runtime
-      .publishJson(this.config.metricsTopic, this.metrics())
-      .catch((err: unknown) => this.log.debug({ err: String(err) }, 'metrics not published'));
+    await publishDocument(this.deps.runtime, this.config.metricsTopic, this.metrics()).catch((err: unknown) =>
+      this.log.debug({ err: String(err) }, 'metrics not published'),
+    );
   }
 
   async applyConfig(config: InferenceConfig): Promise<void> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TOPICS } from '../../../shared/src/messages/topics';
 import { cfg } from '../../../shared/src/config';
 
 export const INGEST_COMPONENT = 'com.edgedr.Ingest';
@@ -66,10 +67,10 @@ export const ingestConfigSchema = z.strictObject({
   /** Records waiting for a commit beyond this are refused (and counted) instead of growing memory. */
   maxQueuedRecords: cfg.int((n) => n.min(1)).default(50_000),
   /** Inference's anomaly events, stored in the alert lane. */
-  anomalyTopic: z.string().min(1).default('edgedr/inference/anomalies'),
+  anomalyTopic: z.string().min(1).default(TOPICS.inferenceAnomalies),
   /** Each committed batch, one message per batch, for Inference. */
-  liveTopic: z.string().min(1).default('edgedr/ingest/live'),
-  metricsTopic: z.string().min(1).default('edgedr/ingest/metrics'),
+  liveTopic: z.string().min(1).default(TOPICS.ingestLive),
+  metricsTopic: z.string().min(1).default(TOPICS.ingestMetrics),
   metricsIntervalMs: cfg.int((n) => n.min(100)).default(10_000),
   /** At most one log line with a sample per reason in this interval. */
   rejectLogIntervalMs: cfg.int((n) => n.min(100)).default(10_000),

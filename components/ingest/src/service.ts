@@ -1,7 +1,9 @@
 import type { ComponentDeps, RunningService } from '../../../shared/src/component/run';
 import { periodic } from '../../../shared/src/component/periodic';
 import { toDrError } from '../../../shared/src/errors';
-import type { JsonObject, NewRecord } from '../../../shared/src/record';
+import { publishDocument, readObject } from '../../../shared/src/messages/documents';
+import { encodeLiveBatch } from '../../../shared/src/messages/live-batch';
+import type { DrRecord, JsonObject, NewRecord } from '../../../shared/src/record';
 import type { LocalMessage, Subscription } from '../../../shared/src/runtime/port';
 import { GroupCommitWriter, type DeadLetterInput } from '../../../shared/src/store';
 import { sharedStoreLocation } from '../../../shared/src/store/location';
@@ -22,6 +24,8 @@ interface Counters {
   maxCommitMs: number;
   /** Records lost because the store refused them after retries (disk full, I/O): logged and counted. */
   storeFailures: number;
+  /** Live-batch messages the nucleus refused (stored records Inference did not see). */
+  liveBatchFailures: number;
 }
 
 const COMMIT_WINDOW = 512;
@@ -52,6 +56,7 @@ export class IngestService implements RunningService<IngestConfig> {
     lastCommitMs: 0,
     maxCommitMs: 0,
     storeFailures: 0,
+    liveBatchFailures: 0,
   };
 
   static async start(deps: ComponentDeps<IngestConfig>): Promise<IngestService> {
@@ -166,13 +171,13 @@ export class IngestService implements RunningService<IngestConfig> {
     });
   }
 
-  /** Anomaly events from Inference go to the alert lane, so they reach the cloud first. */
+  /** Anomaly events from Inference (documents) go to the alert lane, so they reach the cloud first. */
   private onAnomaly(message: LocalMessage): void {
-    const event = message.kind === 'json' ? message.json : undefined;
+    const event = readObject(message);
     const e = event as { asset?: unknown; deviceId?: unknown; atMs?: unknown } | undefined;
     const deviceId =
       typeof e?.deviceId === 'string' ? e.deviceId : typeof e?.asset === 'string' ? e.asset : undefined;
-    if (typeof event !== 'object' || event === null || Array.isArray(event) || deviceId === undefined) {
+    if (event === undefined || deviceId === undefined) {
       this.drop(
         'bad_anomaly',
         message.topic,
@@ -225,23 +230,15 @@ export class IngestService implements RunningService<IngestConfig> {
     this.counters.maxCommitMs = Math.max(this.counters.maxCommitMs, commitMs);
     this.commitTimes.push(commitMs);
     if (this.commitTimes.length > COMMIT_WINDOW) this.commitTimes.shift();
-    // One message per committed batch, sent only after the commit: what Inference sees is durable.
-    const batch = {
-      committedAtMs: this.deps.clock.nowMs(),
-      records: records.map((r, i) => ({
-        id: ids[i],
-        stream: r.stream,
-        lane: r.lane,
-        deviceId: r.deviceId,
-        tsMs: r.tsMs,
-        body: r.body,
-      })),
-    };
-    this.deps.runtime
-      .publishJson(this.config.liveTopic, batch)
-      .catch((err: unknown) =>
-        this.deps.logger.warn({ err: toDrError(err) }, 'could not publish a live batch'),
-      );
+    // Sent only after the commit, so what Inference sees is durable: as envelopes, each one IPC message.
+    const committed: DrRecord[] = records.map((r, i) => ({ ...r, id: ids[i] ?? '' }));
+    const topic = this.config.liveTopic;
+    for (const message of encodeLiveBatch(topic, this.deps.runtime.thingName, committed)) {
+      this.deps.runtime.publishBinary(topic, message).catch((err: unknown) => {
+        this.counters.liveBatchFailures += 1;
+        this.deps.logger.warn({ err: toDrError(err) }, 'could not publish a live batch');
+      });
+    }
   }
 
   metrics(): Record<string, unknown> {
@@ -256,6 +253,8 @@ export class IngestService implements RunningService<IngestConfig> {
       ...(this.mqtt === undefined ? {} : { mqtt: this.mqtt.status() }),
       waitingRecords: this.writer.waitingRecords,
       storeFailures: this.counters.storeFailures,
+      liveBatchFailures: this.counters.liveBatchFailures,
+      configuration: this.deps.configurationStatus,
       commitMs: {
         last: this.counters.lastCommitMs,
         max: this.counters.maxCommitMs,
@@ -267,7 +266,7 @@ export class IngestService implements RunningService<IngestConfig> {
 
   private async publishMetrics(): Promise<void> {
     try {
-      await this.deps.runtime.publishJson(this.config.metricsTopic, this.metrics());
+      await publishDocument(this.deps.runtime, this.config.metricsTopic, this.metrics());
     } catch (err) {
       this.deps.logger.warn({ err: toDrError(err) }, 'could not publish ingest metrics');
     }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TOPICS } from '../../../shared/src/messages/topics';
 import { cfg } from '../../../shared/src/config';
 import { DEFAULT_MAX_ENVELOPE_BYTES, IOT_CORE_MAX_PAYLOAD_BYTES } from '../../../shared/src/envelope';
 import { regionsSchema } from './regions';
@@ -70,7 +71,7 @@ const commandsSchema = z.strictObject({
   /** Commands issued longer ago than this are stale even when their expiry is later (clock skew guard). */
   maxAgeMs: cfg.int((n) => n.min(1_000)).default(300_000),
   /** Where Inference listens for a recalibrate command, on the local pub/sub bus. */
-  inferenceTopic: z.string().min(1).default('edgedr/inference/commands'),
+  inferenceTopic: z.string().min(1).default(TOPICS.inferenceCommands),
 });
 
 export const replayConfigSchema = z
@@ -78,7 +79,7 @@ export const replayConfigSchema = z
     /** The upstream regions; a deployment sets them (see docs/deployment.md). */
     regions: regionsSchema.default([]),
     /** An operator's pin: only this region is used (also settable by command). */
-    pinnedRegion: z.string().min(1).nullable().default(null),
+    pinnedRegion: cfg.nullable(z.string().min(1)).default(null),
     /** When true, nothing is sent upstream (data waits in the store); also settable by command. */
     paused: cfg.bool().default(false),
     topics: topicsSchema.default(topicsSchema.parse({})),
@@ -97,7 +98,7 @@ export const replayConfigSchema = z
       })
       .default({ name: 'edgedr-dr', minIntervalMs: 10_000 }),
     /** Local status for the gateway's own dashboards (active region, health, counters). */
-    statusTopic: z.string().min(1).default('edgedr/replay/status'),
+    statusTopic: z.string().min(1).default(TOPICS.replayStatus),
     statusIntervalMs: cfg.int((n) => n.min(100)).default(5_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   })

@@ -1,4 +1,5 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { publishDocument } from '../../../shared/src/messages/documents';
 import { join } from 'node:path';
 import type { ComponentDeps, RunningService } from '../../../shared/src/component/run';
 import { DrError, toDrError } from '../../../shared/src/errors';
@@ -539,9 +540,9 @@ export class ReplayService implements RunningService<ReplayConfig> {
     this.publishShadow(nowMs);
     if (nowMs - this.lastStatusMs >= this.config.statusIntervalMs) {
       this.lastStatusMs = nowMs;
-      this.deps.runtime
-        .publishJson(this.config.statusTopic, this.status())
-        .catch((err: unknown) => this.logger.debug({ err: String(err) }, 'local status not published'));
+      publishDocument(this.deps.runtime, this.config.statusTopic, this.status()).catch((err: unknown) =>
+        this.logger.debug({ err: String(err) }, 'local status not published'),
+      );
     }
   }
 
@@ -678,6 +679,7 @@ export class ReplayService implements RunningService<ReplayConfig> {
       switches: this.switchCounts,
       recentSwitches: this.switches.slice(-5),
       commands: this.commandCounts,
+      configuration: this.deps.configurationStatus,
     };
   }
 
@@ -784,7 +786,7 @@ export class ReplayService implements RunningService<ReplayConfig> {
         return { paused: false };
       case 'recalibrate': {
         const topic = this.config.commands.inferenceTopic;
-        await this.deps.runtime.publishJson(topic, {
+        await publishDocument(this.deps.runtime, topic, {
           id: command.id,
           type: 'recalibrate',
           ...(command.args.asset === undefined ? {} : { asset: command.args.asset }),

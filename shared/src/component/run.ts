@@ -1,16 +1,19 @@
 import type { z } from 'zod';
 import { systemClock, type Clock } from '../clock';
-import { checkConfig, parseConfig } from '../config';
+import { parseConfig } from '../config';
 import { DrError, toDrError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import { GreengrassIpcRuntime } from '../runtime/greengrass-ipc-runtime';
 import type { LocalRuntime, Subscription } from '../runtime/port';
+import { ConfigurationGuard, withoutAccessControl, type ConfigurationStatus } from './config-guard';
 
 export interface ComponentDeps<C> {
   readonly runtime: LocalRuntime;
   readonly config: Readonly<C>;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** For the component's metrics: validation by the nucleus, refused configurations. */
+  readonly configurationStatus: Readonly<ConfigurationStatus>;
 }
 
 export interface RunningService<C> {
@@ -32,19 +35,19 @@ export interface ComponentDefinition<S extends z.ZodType> {
   start(deps: ComponentDeps<z.output<S>>): Promise<RunningService<z.output<S>>>;
 }
 
-/** `accessControl` lives in a component's configuration on Greengrass but is the nucleus's, not ours. */
-export function withoutAccessControl(raw: unknown): unknown {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
-  const { accessControl: _ignored, ...rest } = raw as Record<string, unknown>;
-  return rest;
-}
+export { withoutAccessControl } from './config-guard';
 
 const STOP_BUDGET_MS = 4_000;
 
 /**
- * The lifecycle every component shares: connect to Greengrass, validate configuration (at start and for
- * every proposed deployment), start the service, report RUNNING, follow configuration changes, stop on
- * SIGTERM. The exit code is decided here only: 0 after a clean stop, 1 after a fatal fault.
+ * The lifecycle every component shares: connect to Greengrass, validate configuration (at start, for
+ * every proposed deployment where the nucleus asks, and for every change that arrives), start the
+ * service, report RUNNING, follow configuration changes, stop on SIGTERM. The exit code is decided here
+ * only: 0 after a clean stop, 1 after a fatal fault.
+ *
+ * Under nucleus lite there are no validation requests and configurations arrive unchecked: an invalid
+ * one is refused by keeping the last good configuration (remembered in the work directory, so a
+ * restart keeps it too), logged and counted in the component's metrics, never a crash loop.
  */
 export async function runComponent<S extends z.ZodType>(def: ComponentDefinition<S>): Promise<number> {
   const bootLog = createLogger({
@@ -98,37 +101,35 @@ export async function runComponent<S extends z.ZodType>(def: ComponentDefinition
       stopping = true;
       void shutdown(1, 'IPC connection lost', err);
     });
-    const raw = await rt.getConfiguration([]);
-    const config = parseConfig(def.schema, withoutAccessControl(raw), `${def.name} configuration`);
-    const problems = def.check?.(config, rt.thingName) ?? [];
-    if (problems.length > 0) {
-      throw new DrError('CFG_INVALID', `${def.name} configuration: ${problems.join('; ')}`, {
-        details: { problems },
-      });
-    }
-    const level = (config as { logLevel?: unknown }).logLevel;
-    const logger = createLogger({
-      component: def.name,
-      version: def.version,
-      thing: rt.thingName,
-      ...(typeof level === 'string' ? { level: level as 'info' } : {}),
-    });
-    subscriptions.push(
-      await rt.validateConfiguration((proposed) => {
-        const verdict = checkConfig(def.schema, withoutAccessControl(proposed));
-        if (!verdict.ok) {
-          logger.warn({ problems: verdict.problems }, 'refusing a proposed configuration');
-          return { ok: false, message: verdict.message };
-        }
-        const problems = def.check?.(verdict.value, rt.thingName) ?? [];
-        if (problems.length > 0) {
-          logger.warn({ problems }, 'refusing a proposed configuration');
-          return { ok: false, message: problems.join('; ') };
-        }
-        return { ok: true };
-      }),
+    const clock = systemClock;
+    const guard = new ConfigurationGuard(
+      def.schema,
+      def.check === undefined ? undefined : (c) => def.check?.(c, rt.thingName) ?? [],
+      rt.workDir,
     );
-    service = await def.start({ runtime: rt, config, logger, clock: systemClock });
+    const raw = await rt.getConfiguration([]);
+    const { config, logger } = startingConfiguration(def, guard, raw, rt.thingName, clock.nowMs(), bootLog);
+    const validation = await rt.validateConfiguration((proposed) => {
+      const verdict = guard.judge(proposed);
+      if (!verdict.ok) {
+        logger.warn({ problems: verdict.message }, 'refusing a proposed configuration');
+        return { ok: false, message: verdict.message };
+      }
+      return { ok: true };
+    });
+    guard.status.validatedByNucleus = validation !== null;
+    if (validation === null)
+      logger.info(
+        'this nucleus does not ask components to validate deployments: an invalid configuration is refused when it arrives, and the last good one keeps running',
+      );
+    else subscriptions.push(validation);
+    service = await def.start({
+      runtime: rt,
+      config,
+      logger,
+      clock,
+      configurationStatus: guard.status,
+    });
     const running = service;
 
     // Configuration changes arrive as key paths; re-read the whole configuration once they settle.
@@ -139,17 +140,17 @@ export async function runComponent<S extends z.ZodType>(def: ComponentDefinition
         reload = setTimeout(() => {
           rt.getConfiguration([])
             .then(async (next) => {
-              const verdict = checkConfig(def.schema, withoutAccessControl(next));
+              const verdict = guard.judge(next);
               if (!verdict.ok) {
-                logger.error({ problems: verdict.problems }, 'ignoring an invalid configuration change');
-                return;
-              }
-              const problems = def.check?.(verdict.value, rt.thingName) ?? [];
-              if (problems.length > 0) {
-                logger.error({ problems }, 'ignoring an invalid configuration change');
+                guard.refused(verdict.message, clock.nowMs());
+                logger.error(
+                  { problems: verdict.message },
+                  'configuration change refused: the last good configuration keeps running',
+                );
                 return;
               }
               await running.applyConfig(verdict.value);
+              guard.accepted(next, clock.nowMs());
               logger.info('configuration applied');
             })
             .catch((err: unknown) =>
@@ -158,7 +159,10 @@ export async function runComponent<S extends z.ZodType>(def: ComponentDefinition
         }, 100);
       }),
     );
-    await rt.reportState('RUNNING');
+    // A nucleus without a health daemon may refuse the report: the component still runs.
+    await rt
+      .reportState('RUNNING')
+      .catch((err: unknown) => logger.warn({ err: toDrError(err) }, 'could not report RUNNING'));
     logger.info('running');
   } catch (err) {
     if (!stopping) {
@@ -168,6 +172,46 @@ export async function runComponent<S extends z.ZodType>(def: ComponentDefinition
     }
   }
   return finished;
+}
+
+/**
+ * The configuration to start with: the nucleus's when it is good, else the last good one this device
+ * ran with (said loudly), else a fatal CFG_INVALID (there is nothing sound to run).
+ */
+function startingConfiguration<S extends z.ZodType>(
+  def: ComponentDefinition<S>,
+  guard: ConfigurationGuard<S>,
+  raw: unknown,
+  thingName: string,
+  nowMs: number,
+  bootLog: Logger,
+): { config: Readonly<z.output<S>>; logger: Logger } {
+  const verdict = guard.judge(raw);
+  let config: Readonly<z.output<S>>;
+  if (verdict.ok) {
+    config = parseConfig(def.schema, withoutAccessControl(raw), `${def.name} configuration`);
+    guard.accepted(raw, nowMs);
+  } else {
+    const last = guard.lastGood();
+    if (last === undefined)
+      throw new DrError('CFG_INVALID', `${def.name} configuration: ${verdict.message}`, {
+        details: { problems: verdict.message },
+      });
+    guard.refused(verdict.message, nowMs);
+    bootLog.error(
+      { problems: verdict.message, lastGoodSavedAt: new Date(last.savedAtMs).toISOString() },
+      'configuration refused: starting with the last good configuration of this device',
+    );
+    config = parseConfig(def.schema, withoutAccessControl(last.raw), `${def.name} last good configuration`);
+  }
+  const level = (config as { logLevel?: unknown }).logLevel;
+  const logger = createLogger({
+    component: def.name,
+    version: def.version,
+    thing: thingName,
+    ...(typeof level === 'string' ? { level: level as 'info' } : {}),
+  });
+  return { config, logger };
 }
 
 /** For main.ts: runs the component and exits the process with its code. */

@@ -1,6 +1,7 @@
 import { greengrasscoreipc, type eventstream_rpc } from 'aws-iot-device-sdk-v2';
 import { DrError, type ErrorCode } from '../errors';
 import type { Logger } from '../logger';
+import { binaryMessageProblem, jsonMessageProblem } from '../messages/ipc-limits';
 import { createIpcClient } from './ipc-client';
 import type { LocalMessage, LocalRuntime, ReportedState, Subscription, ValidationVerdict } from './port';
 
@@ -29,20 +30,29 @@ const ERROR_CODES: Readonly<Record<string, ErrorCode>> = {
 export function ipcError(err: unknown, action: string): DrError {
   if (err instanceof DrError) return err;
   const rpc = err as {
-    serviceError?: { message?: string; _errorCode?: string };
+    serviceError?: { message?: string; _message?: string; _errorCode?: string };
     description?: string;
     message?: string;
   };
   const service = rpc.serviceError;
   if (service !== undefined) {
     const code = ERROR_CODES[service._errorCode ?? ''] ?? 'IPC_FAILED';
-    return new DrError(code, `${action}: ${service.message ?? service._errorCode ?? 'service error'}`, {
-      cause: err,
-    });
+    // The nucleus's text is in `_message` (nucleus lite sends only that); `message` may be empty.
+    const text = [service._message, service.message, service._errorCode].find(
+      (t) => typeof t === 'string' && t !== '',
+    );
+    return new DrError(code, `${action}: ${text ?? 'service error (no message)'}`, { cause: err });
   }
   return new DrError('IPC_FAILED', `${action}: ${rpc.description ?? rpc.message ?? String(err)}`, {
     cause: err,
   });
+}
+
+function tooLarge(topic: string, problem: string | undefined): void {
+  if (problem !== undefined)
+    throw new DrError('IPC_MESSAGE_TOO_LARGE', `message on ${topic} not sent: ${problem}`, {
+      details: { topic },
+    });
 }
 
 function required(value: string | undefined, name: string): string {
@@ -117,12 +127,14 @@ export class GreengrassIpcRuntime implements LocalRuntime {
   }
 
   async publishJson(topic: string, message: unknown): Promise<void> {
+    tooLarge(topic, jsonMessageProblem(topic, message));
     await this.call(`publish to ${topic}`, () =>
       this.client.publishToTopic({ topic, publishMessage: { jsonMessage: { message } } }),
     );
   }
 
   async publishBinary(topic: string, bytes: Uint8Array): Promise<void> {
+    tooLarge(topic, binaryMessageProblem(topic, bytes.byteLength));
     await this.call(`publish to ${topic}`, () =>
       this.client.publishToTopic({
         topic,
@@ -143,7 +155,13 @@ export class GreengrassIpcRuntime implements LocalRuntime {
     operation.on('ended', () => {
       if (!closedByUs) this.markLost(`${action}: the stream was ended by Greengrass`);
     });
-    await this.call(action, () => operation.activate());
+    try {
+      await this.call(action, () => operation.activate());
+    } catch (err) {
+      // A refused stream is ended by the SDK too: that is this refusal, not a lost connection.
+      closedByUs = true;
+      throw err;
+    }
     return {
       close: async () => {
         closedByUs = true;
@@ -218,7 +236,9 @@ export class GreengrassIpcRuntime implements LocalRuntime {
     return this.openStream('watch configuration', op);
   }
 
-  async validateConfiguration(validate: (proposed: unknown) => ValidationVerdict): Promise<Subscription> {
+  async validateConfiguration(
+    validate: (proposed: unknown) => ValidationVerdict,
+  ): Promise<Subscription | null> {
     const op = this.client.subscribeToValidateConfigurationUpdates({});
     op.on('message', (event: greengrasscoreipc.model.ValidateConfigurationUpdateEvents) => {
       const e = event.validateConfigurationUpdateEvent;
@@ -246,7 +266,17 @@ export class GreengrassIpcRuntime implements LocalRuntime {
           void err;
         });
     });
-    return this.openStream('validate configuration', op);
+    try {
+      return await this.openStream('validate configuration', op);
+    } catch (err) {
+      // Nucleus lite does not implement the validation operations (a ServiceError without a message).
+      const e = ipcError(err, 'validate configuration');
+      if (e.code === 'IPC_FAILED') {
+        this.logger.debug({ err: e }, 'configuration validation is not offered by this nucleus');
+        return null;
+      }
+      throw e;
+    }
   }
 
   async reportState(state: ReportedState): Promise<void> {

@@ -23,6 +23,7 @@ export interface LocalRuntime {
   /** The component's work directory (its cwd under Greengrass), the only place it may write. */
   readonly workDir: string;
 
+  /** Refused with IPC_MESSAGE_TOO_LARGE when a nucleus would not deliver it (messages/ipc-limits.ts). */
   publishJson(topic: string, message: unknown): Promise<void>;
   publishBinary(topic: string, bytes: Uint8Array): Promise<void>;
   /** `includeOwn`: receive this component's own publications too (default false). */
@@ -40,8 +41,11 @@ export interface LocalRuntime {
   updateConfiguration(keyPath: readonly string[], valueToMerge: unknown): Promise<void>;
   /** Calls back with the changed key path whenever this component's configuration changes. */
   watchConfiguration(onChange: (keyPath: readonly string[]) => void): Promise<Subscription>;
-  /** Answers deployments' validation requests: a refused configuration fails the deployment. */
-  validateConfiguration(validate: (proposed: unknown) => ValidationVerdict): Promise<Subscription>;
+  /**
+   * Answers deployments' validation requests: a refused configuration fails the deployment. Null when
+   * the nucleus does not offer validation (nucleus lite): configurations then arrive unchecked.
+   */
+  validateConfiguration(validate: (proposed: unknown) => ValidationVerdict): Promise<Subscription | null>;
 
   reportState(state: ReportedState): Promise<void>;
   /** Called once if the connection to Greengrass is lost; the component should exit so it is restarted. */

@@ -7,7 +7,7 @@ import { storeSettingsSchema, type StoreSettings } from './settings';
 /** The component that owns the store; its configuration says where the store is and how it is tuned. */
 export const BUFFER_COMPONENT = 'com.edgedr.Buffer';
 export const DEFAULT_STORE_PATH = 'store/records.db';
-/** Set by the recipes of the store's other users: `{com.edgedr.Buffer:work:path}`. */
+/** Set by the recipes of the store's other users: `{kernel:rootPath}/work/com.edgedr.Buffer`. */
 export const BUFFER_WORK_PATH_ENV = 'EDGEDR_BUFFER_WORK_PATH';
 
 const ownerView = z.object({
@@ -39,7 +39,7 @@ export async function sharedStoreLocation(
   if (workPath === undefined || workPath === '') {
     throw new DrError(
       'CFG_INVALID',
-      `${BUFFER_WORK_PATH_ENV} is not set: the recipe must pass {${BUFFER_COMPONENT}:work:path}`,
+      `${BUFFER_WORK_PATH_ENV} is not set: the recipe must set it to {kernel:rootPath}/work/${BUFFER_COMPONENT}`,
     );
   }
   return { path: join(workPath, storePath), settings: store };

@@ -27,6 +27,8 @@ export type Headers = ReadonlyMap<string, HeaderValue>;
 export interface Frame {
   readonly headers: Headers;
   readonly payload: Buffer;
+  /** The frame's size on the wire, set by the parser. */
+  readonly byteLength?: number;
 }
 
 export class FrameError extends Error {
@@ -216,7 +218,7 @@ export class FrameParser {
         throw new FrameError('message CRC mismatch');
       const headers = decodeHeaders(frameBytes.subarray(PRELUDE_BYTES, PRELUDE_BYTES + headersLen));
       const payload = Buffer.from(frameBytes.subarray(PRELUDE_BYTES + headersLen, total - TRAILER_BYTES));
-      frames.push({ headers, payload });
+      frames.push({ headers, payload, byteLength: total });
       const rest = data.subarray(total);
       this.buffered = rest.length > 0 ? [rest] : [];
       this.bufferedBytes = rest.length;

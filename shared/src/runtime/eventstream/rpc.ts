@@ -31,6 +31,8 @@ export interface RpcMessage {
   readonly streamId: number;
   readonly headers: ReadonlyMap<string, HeaderValue>;
   readonly payload: Buffer;
+  /** Size on the wire (0 when not known). */
+  readonly byteLength: number;
 }
 
 function int32(frame: Frame, name: string): number {
@@ -46,6 +48,7 @@ export function toRpcMessage(frame: Frame): RpcMessage {
     streamId: int32(frame, ':stream-id'),
     headers: frame.headers,
     payload: frame.payload,
+    byteLength: frame.byteLength ?? 0,
   };
 }
 

@@ -21,6 +21,8 @@ export interface OperationContext {
   readonly identity: ConnectionIdentity;
   readonly connection: IpcConnection;
   readonly streamId: number;
+  /** The request frame's size on the wire. */
+  readonly requestBytes: number;
 }
 
 /** Answers authentication and runs operations; implemented by the host. */
@@ -151,7 +153,12 @@ export class IpcConnection {
     }
     const identity = this.identity;
     if (identity === undefined) return;
-    this.delegate.runOperation(operation, request, { identity, connection: this, streamId: msg.streamId });
+    this.delegate.runOperation(operation, request, {
+      identity,
+      connection: this,
+      streamId: msg.streamId,
+      requestBytes: msg.byteLength,
+    });
   }
 
   /** A successful response; non-streaming ones end the stream. */

@@ -9,6 +9,7 @@ import { changedPaths, getAt, mergeAt, pathsOverlap, type Json, type JsonTree } 
 import { IpcConnection, type ConnectionIdentity, type OperationContext } from './connection';
 import { ERROR_SHAPES, errorShapeFor, operationShapes } from './service-model';
 import { hasWildcard, isValidTopicFilter, isValidTopicName, topicMatches } from './topics';
+import { binaryMessageProblem, IPC_MAX_FRAME_BYTES, jsonMessageProblem } from '../../messages/ipc-limits';
 
 export type ComponentState =
   'INSTALLED' | 'STARTING' | 'RUNNING' | 'ERRORED' | 'BROKEN' | 'STOPPING' | 'FINISHED';
@@ -27,6 +28,12 @@ export interface IpcHostOptions {
   readonly maxPendingWriteBytes?: number;
   /** How long a deployment waits for components to validate a proposed configuration. */
   readonly validationTimeoutMs?: number;
+  /**
+   * Offer SubscribeToValidateConfigurationUpdates and SendConfigurationValidityReport, as the Java
+   * nucleus does (default). Without them the host behaves like nucleus lite: both answer a ServiceError
+   * with an empty message, and a deployment reaches the component unchecked.
+   */
+  readonly validationOperations?: boolean;
 }
 
 export interface DeploymentResult {
@@ -67,6 +74,10 @@ class OperationError extends Error {
 }
 
 const OP = 'aws.greengrass#';
+const VALIDATION_OPERATIONS = new Set([
+  `${OP}SubscribeToValidateConfigurationUpdates`,
+  `${OP}SendConfigurationValidityReport`,
+]);
 const HOST_SOURCE = '(host)';
 
 /**
@@ -268,6 +279,23 @@ export class LocalIpcHost extends EventEmitter {
     const shapes = operationShapes(operation);
     const handler = this.handlers[operation];
     const { connection, streamId } = ctx;
+    if (this.options.validationOperations === false && VALIDATION_OPERATIONS.has(operation)) {
+      // What nucleus lite answers: a ServiceError without a message.
+      connection.fail(streamId, ERROR_SHAPES.service, '');
+      return;
+    }
+    if (ctx.requestBytes > IPC_MAX_FRAME_BYTES) {
+      this.log.warn(
+        { client: ctx.identity.component, operation, bytes: ctx.requestBytes },
+        'IPC request too large',
+      );
+      connection.fail(
+        streamId,
+        errorShapeFor(operation, ERROR_SHAPES.invalidArguments),
+        `request of ${ctx.requestBytes} bytes: nucleus lite takes IPC messages of at most ${IPC_MAX_FRAME_BYTES} bytes`,
+      );
+      return;
+    }
     if (shapes === undefined || handler === undefined) {
       this.log.warn({ client: ctx.identity.component, operation }, 'unsupported IPC operation');
       connection.fail(
@@ -334,6 +362,16 @@ export class LocalIpcHost extends EventEmitter {
           ERROR_SHAPES.invalidArguments,
           'publishMessage needs jsonMessage or binaryMessage',
         );
+      // Nucleus lite drops what its subscribers cannot decode, silently: refuse it here, loudly.
+      const problem =
+        payload.kind === 'json'
+          ? jsonMessageProblem(topic, payload.message)
+          : binaryMessageProblem(topic, Buffer.byteLength(payload.base64, 'base64'));
+      if (problem !== undefined)
+        throw new OperationError(
+          ERROR_SHAPES.invalidArguments,
+          `message on ${topic} is larger than nucleus lite delivers: ${problem}`,
+        );
       this.route(topic, payload, ctx.identity.component);
       ctx.connection.respond(ctx.streamId, responseShape, {}, true);
     },
@@ -383,6 +421,12 @@ export class LocalIpcHost extends EventEmitter {
         typeof found.value === 'object' && found.value !== null && !Array.isArray(found.value);
       const last = keyPath[keyPath.length - 1];
       const value = isContainer || last === undefined ? found.value : { [last]: found.value };
+      const bytes = Buffer.byteLength(JSON.stringify(value)) + 300;
+      if (bytes > IPC_MAX_FRAME_BYTES)
+        throw new OperationError(
+          ERROR_SHAPES.service,
+          `configuration ${name}/${keyPath.join('/')} takes about ${bytes} bytes: nucleus lite answers at most ${IPC_MAX_FRAME_BYTES} per IPC message`,
+        );
       ctx.connection.respond(ctx.streamId, responseShape, { componentName: name, value }, true);
     },
 

@@ -184,8 +184,9 @@ export class ComponentLauncher {
     return env;
   }
 
+  /** Throws RecipeStepError, as nucleus lite fails the step, when a variable cannot be replaced. */
   private interpolate(s: Supervised, text: string): string {
-    const { text: out, unknown } = interpolate(text, {
+    const { text: out, errors } = interpolate(text, {
       componentName: s.name,
       thingName: this.options.thingName,
       rootPath: this.options.rootDir,
@@ -194,16 +195,16 @@ export class ComponentLauncher {
       workPath: (c) => this.workPath(c),
       configuration: (c) => this.options.host.component(c)?.configuration,
     });
-    if (unknown.length > 0)
-      this.log.warn({ client: s.name, unknown }, 'recipe uses variables this host does not define');
+    if (errors.length > 0) throw new RecipeStepError(errors.join('; '));
     return out;
   }
 
   private spawnStep(s: Supervised, script: string, env: NodeJS.ProcessEnv): ChildProcess {
+    const command = this.interpolate(s, script);
     const logFd = openSync(this.logPath(s.name), 'a');
     try {
       // A process group of its own, so signals reach the whole tree, not just the shell.
-      return spawn('/bin/sh', ['-c', this.interpolate(s, script)], {
+      return spawn('/bin/sh', ['-c', command], {
         cwd: this.workPath(s.name),
         env,
         detached: true,
@@ -232,9 +233,16 @@ export class ComponentLauncher {
   }
 
   private async runInstall(s: Supervised): Promise<boolean> {
-    const step = stepScript(s.manifest.Lifecycle?.Install);
+    const step = stepScript(s.manifest.Lifecycle?.install);
     if (step === undefined) return true;
-    const child = this.spawnStep(s, step.script, this.environment(s, step.setenv));
+    let child: ChildProcess;
+    try {
+      child = this.spawnStep(s, step.script, this.environment(s, step.setenv));
+    } catch (err) {
+      if (!(err instanceof RecipeStepError)) throw err;
+      this.note(s, `install step not run: ${err.message}`);
+      return false;
+    }
     const timeoutMs = step.timeoutMs ?? this.options.installTimeoutMs ?? 120_000;
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), timeoutMs);
@@ -254,12 +262,20 @@ export class ComponentLauncher {
       this.recordError(s, 'install failed');
       return;
     }
-    const step = stepScript(s.manifest.Lifecycle?.Run);
+    const step = stepScript(s.manifest.Lifecycle?.run);
     if (step === undefined) {
       host.setState(s.name, 'FINISHED');
       return;
     }
-    const child = this.spawnStep(s, step.script, this.environment(s, step.setenv));
+    let child: ChildProcess;
+    try {
+      child = this.spawnStep(s, step.script, this.environment(s, step.setenv));
+    } catch (err) {
+      if (!(err instanceof RecipeStepError)) throw err;
+      this.note(s, `run step not run: ${err.message}`);
+      this.recordError(s, `run step not run: ${err.message}`);
+      return;
+    }
     s.child = child;
     this.note(s, `Run started (pid ${String(child.pid)})`);
     const pgid = child.pid;
@@ -398,6 +414,9 @@ export class ComponentLauncher {
     });
   }
 }
+
+/** A recipe step that cannot be run (a variable neither nucleus would replace). */
+class RecipeStepError extends Error {}
 
 function killGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   try {

@@ -1,6 +1,6 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Manifest } from './recipe';
 
@@ -42,10 +42,30 @@ export async function buildLocalArtifacts(
       external: NATIVE_EXTERNALS,
       logLevel: 'silent',
     });
+    // Local bundles use the project's native modules: only the Node version is checked at Install.
+    writeBuildInfo(outDir, { platform: 'local', abiBound: false, glibc: null });
     // Files the component reads beside its bundle (the shipped model).
     const models = join(projectRoot, 'components', component, 'models');
     if (existsSync(models)) cpSync(models, join(outDir, 'models'), { recursive: true });
   }
+}
+
+/** What an artifact was built for, read by its Install step (shared/artifact/install-check.js). */
+export interface BuildInfo {
+  readonly platform: string;
+  /** The bundle loads better-sqlite3, which is bound to the Node ABI that built it. */
+  readonly abiBound: boolean;
+  /** The newest glibc symbol version its native binaries need. */
+  readonly glibc: string | null;
+}
+
+/** Writes `build-info.json` and the Install check beside a component's bundle. */
+export function writeBuildInfo(dir: string, info: BuildInfo): void {
+  writeFileSync(
+    join(dir, 'build-info.json'),
+    `${JSON.stringify({ node: process.version, modules: process.versions.modules, ...info }, null, 2)}\n`,
+  );
+  cpSync(join(__dirname, '..', '..', '..', 'artifact', 'install-check.js'), join(dir, 'install-check.js'));
 }
 
 /** Unpacks built `<name>.zip` artifacts into `<decompressedPath>/<name>/`, as the nucleus does. */

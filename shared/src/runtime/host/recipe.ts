@@ -3,9 +3,18 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { JsonTree } from './config-tree';
 
+/**
+ * Lifecycle keys as the recipe reference spells them. Nucleus lite reads them case-sensitively (a phase
+ * spelled `Install` is not found and the component silently never starts); the Java nucleus ignores
+ * case. The local host is as strict as nucleus lite, so a recipe that runs here runs on both.
+ */
+export const LIFECYCLE_PHASES = ['install', 'run', 'startup', 'shutdown', 'recover', 'bootstrap'] as const;
+export type LifecyclePhase = (typeof LIFECYCLE_PHASES)[number];
+const STEP_KEYS = ['Script', 'Setenv', 'RequiresPrivilege', 'Timeout', 'Skipif'] as const;
+
 const stepSchema = z.union([
   z.string(),
-  z.object({
+  z.strictObject({
     Script: z.string(),
     Timeout: z.number().int().positive().optional(),
     Setenv: z.record(z.string(), z.string()).optional(),
@@ -25,12 +34,14 @@ const manifestSchema = z.object({
     })
     .optional(),
   Lifecycle: z
-    .object({
+    .strictObject({
       Setenv: z.record(z.string(), z.string()).optional(),
-      Install: stepSchema.optional(),
-      Run: stepSchema.optional(),
-      Startup: stepSchema.optional(),
-      Shutdown: stepSchema.optional(),
+      install: stepSchema.optional(),
+      run: stepSchema.optional(),
+      startup: stepSchema.optional(),
+      shutdown: stepSchema.optional(),
+      recover: stepSchema.optional(),
+      bootstrap: stepSchema.optional(),
     })
     .optional(),
   Artifacts: z
@@ -67,10 +78,38 @@ export const recipeSchema = z.object({
 });
 export type Recipe = z.infer<typeof recipeSchema>;
 
+/** Why a manifest's lifecycle keys would not run on both nuclei (wrongly cased or unknown keys). */
+export function lifecycleKeyProblems(lifecycle: unknown): string[] {
+  if (typeof lifecycle !== 'object' || lifecycle === null) return [];
+  const problems: string[] = [];
+  const known = (keys: readonly string[], key: string, where: string): void => {
+    if (keys.includes(key)) return;
+    const meant = keys.find((k) => k.toLowerCase() === key.toLowerCase());
+    problems.push(
+      meant === undefined
+        ? `${where}${key} is not a lifecycle key (${keys.join(', ')})`
+        : `${where}${key} must be spelled ${meant}: nucleus lite reads recipe keys case-sensitively`,
+    );
+  };
+  for (const [key, step] of Object.entries(lifecycle as Record<string, unknown>)) {
+    known(['Setenv', ...LIFECYCLE_PHASES], key, 'Lifecycle.');
+    if (typeof step === 'object' && step !== null && key !== 'Setenv')
+      for (const inner of Object.keys(step)) known(STEP_KEYS, inner, `Lifecycle.${key}.`);
+  }
+  return problems;
+}
+
 export function loadRecipe(path: string): Recipe {
   const raw: unknown = path.endsWith('.json')
     ? JSON.parse(readFileSync(path, 'utf8'))
     : parseYaml(readFileSync(path, 'utf8'));
+  const manifests = (raw as { Manifests?: unknown } | null)?.Manifests;
+  const problems = Array.isArray(manifests)
+    ? manifests.flatMap((m: { Lifecycle?: unknown } | null, i) =>
+        lifecycleKeyProblems(m?.Lifecycle).map((p) => `Manifests[${i}].${p}`),
+      )
+    : [];
+  if (problems.length > 0) throw new Error(`recipe ${path}: ${problems.join('; ')}`);
   return recipeSchema.parse(raw);
 }
 
@@ -141,42 +180,52 @@ function jsonPointer(tree: JsonTree, pointer: string): unknown {
 }
 
 /**
- * Replaces recipe variables: {artifacts:path}, {artifacts:decompressedPath}, {work:path},
- * {kernel:rootPath}, {iot:thingName}, {configuration:/pointer}, and the cross-component forms
- * {Component:artifacts:path|decompressedPath}, {Component:work:path}, {Component:configuration:/pointer}.
- * Unknown variables are left as they are, like the nucleus does.
+ * Replaces recipe variables the way both nuclei understand them: `{artifacts:path}`,
+ * `{artifacts:decompressedPath}`, `{work:path}`, `{kernel:rootPath}`, `{iot:thingName}` and
+ * `{configuration:/pointer}` (this component's). As in nucleus lite, every `{` opens a variable that
+ * ends at the next `}`: a shell `{ ...; }` group, a JavaScript block or a component-prefixed form
+ * (`{Other:work:path}`, which only the Java nucleus knows) is an error, and the step does not run.
  */
-export function interpolate(text: string, ctx: RecipeVariableContext): { text: string; unknown: string[] } {
-  const unknown: string[] = [];
-  const out = text.replace(/\{([^{}\s]+)\}/g, (whole, body: string) => {
-    const parts = body.split(':');
-    let component = ctx.componentName;
-    if (
-      parts.length >= 3 &&
-      !['artifacts', 'work', 'kernel', 'iot', 'configuration'].includes(parts[0] ?? '')
-    ) {
-      component = parts.shift() ?? component;
+export function interpolate(text: string, ctx: RecipeVariableContext): { text: string; errors: string[] } {
+  const errors: string[] = [];
+  let out = '';
+  let at = 0;
+  while (at < text.length) {
+    const open = text.indexOf('{', at);
+    if (open < 0) {
+      out += text.slice(at);
+      break;
     }
-    const [ns, key, ...rest] = parts;
-    const value = ((): string | undefined => {
-      if (ns === 'artifacts' && key === 'path') return ctx.artifactsPath(component);
-      if (ns === 'artifacts' && key === 'decompressedPath') return ctx.decompressedPath(component);
-      if (ns === 'work' && key === 'path') return ctx.workPath(component);
-      if (ns === 'kernel' && key === 'rootPath' && component === ctx.componentName) return ctx.rootPath;
-      if (ns === 'iot' && key === 'thingName' && component === ctx.componentName) return ctx.thingName;
-      if (ns === 'configuration' && key !== undefined) {
-        const tree = ctx.configuration(component);
-        const found = tree === undefined ? undefined : jsonPointer(tree, [key, ...rest].join(':'));
-        if (found === undefined) return undefined;
-        return typeof found === 'string' ? found : JSON.stringify(found);
-      }
-      return undefined;
-    })();
-    if (value === undefined) {
-      unknown.push(whole);
-      return whole;
+    out += text.slice(at, open);
+    const close = text.indexOf('}', open + 1);
+    if (close < 0) {
+      errors.push(`recipe variable not terminated: ${text.slice(open, open + 40)}`);
+      break;
     }
-    return value;
-  });
-  return { text: out, unknown };
+    const body = text.slice(open + 1, close);
+    const value = variable(body, ctx);
+    if (typeof value === 'string') out += value;
+    else errors.push(`${value.error}: {${body}}`);
+    at = close + 1;
+  }
+  return { text: out, errors };
+}
+
+function variable(body: string, ctx: RecipeVariableContext): string | { error: string } {
+  const colon = body.indexOf(':');
+  if (colon < 0) return { error: 'No : found in recipe variable' };
+  const ns = body.slice(0, colon);
+  const key = body.slice(colon + 1);
+  if (ns === 'artifacts' && key === 'path') return ctx.artifactsPath(ctx.componentName);
+  if (ns === 'artifacts' && key === 'decompressedPath') return ctx.decompressedPath(ctx.componentName);
+  if (ns === 'work' && key === 'path') return ctx.workPath(ctx.componentName);
+  if (ns === 'kernel' && key === 'rootPath') return ctx.rootPath;
+  if (ns === 'iot' && key === 'thingName') return ctx.thingName;
+  if (ns === 'configuration') {
+    const tree = ctx.configuration(ctx.componentName);
+    const found = tree === undefined ? undefined : jsonPointer(tree, key);
+    if (found === undefined) return { error: 'configuration key not found' };
+    return typeof found === 'string' ? found : JSON.stringify(found);
+  }
+  return { error: 'Unhandled variable substitution' };
 }

@@ -1,0 +1,4 @@
+export * from './documents';
+export * from './ipc-limits';
+export * from './live-batch';
+export * from './topics';
