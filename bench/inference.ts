@@ -10,6 +10,7 @@ import { windowsOf } from '../components/inference/src/core/windows';
 import { corePolicy } from '../components/inference/src/policy';
 import { fitPca, pcaToOnnx, scorePca } from '../components/inference/src/core/pca';
 import { PumpSimulator } from '../dev/pump-simulator';
+import { pssBytes } from '../dev/memory';
 import { nodePidInGroup, rssBytes } from '../dev/proc';
 import { benchGateway, option } from './common';
 import { fmt, printTable } from './table';
@@ -106,7 +107,13 @@ async function componentRss(
   readings: number,
   assets: number,
   rate: number,
-): Promise<{ rssMb: number; startMb: number; windowsScored: number }> {
+): Promise<{
+  rssMb: number;
+  startMb: number;
+  windowsScored: number;
+  pssFirstThirdMaxMb: number;
+  pssLastThirdMaxMb: number;
+}> {
   const root = mkdtempSync(join(tmpdir(), 'ggdr-inference-bench-'));
   const { host, launcher, close } = await benchGateway(root, {
     'com.edgedr.Inference': { calibration: { onStart: false }, metricsIntervalMs: 250 },
@@ -126,6 +133,13 @@ async function componentRss(
     const ids = Array.from({ length: assets }, (_, i) => `pump-${i}`);
     const sim = new PumpSimulator(5, ids, Date.now() - readings * 1000);
     const started = Date.now();
+    // PSS every second while it runs: a garbage-collected heap saws, a leak climbs.
+    const pss: number[] = [];
+    const sampler = setInterval(() => {
+      const pid = nodePidInGroup(launcher.pid('com.edgedr.Inference') ?? -1);
+      const bytes = pid === undefined ? null : pssBytes(pid);
+      if (bytes !== null) pss.push(bytes / 1e6);
+    }, 1_000);
     let seq = 0;
     for (let t = 0; t < readings / assets; t++) {
       const records = sim.next().map((r) => ({
@@ -146,8 +160,17 @@ async function componentRss(
     const expected = readings - assets * 4;
     const deadline = Date.now() + 120_000;
     while (windowsScored < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    clearInterval(sampler);
     const pid = nodePidInGroup(launcher.pid('com.edgedr.Inference') ?? -1) ?? 0;
-    return { rssMb: rssBytes(pid) / 1e6, startMb, windowsScored };
+    const third = Math.max(1, Math.floor(pss.length / 3));
+    const maxOf = (v: number[]): number => (v.length === 0 ? 0 : Math.max(...v));
+    return {
+      rssMb: rssBytes(pid) / 1e6,
+      startMb,
+      windowsScored,
+      pssFirstThirdMaxMb: maxOf(pss.slice(0, third)),
+      pssLastThirdMaxMb: maxOf(pss.slice(-third)),
+    };
   } finally {
     await close();
     rmSync(root, { recursive: true, force: true });
@@ -214,6 +237,10 @@ export async function inferenceBenchmark(args: readonly string[]): Promise<Recor
       `component RSS after ${fmt(component.windowsScored)} windows of ${assets} pumps at ${fmt(rate)} readings/s`,
       `${fmt(component.rssMb, 1)} MB (target <= 120)`,
     ],
+    [
+      'component PSS, highest in the first and the last third of the feed',
+      `${fmt(component.pssFirstThirdMaxMb, 1)} / ${fmt(component.pssLastThirdMaxMb, 1)} MB`,
+    ],
   ]);
   return {
     loadMs: Number(loadMs.toFixed(2)),
@@ -227,6 +254,8 @@ export async function inferenceBenchmark(args: readonly string[]): Promise<Recor
     calibrationMs: Number(calibrationMs.toFixed(1)),
     rssMb: Number(component.rssMb.toFixed(1)),
     rssAtStartMb: Number(component.startMb.toFixed(1)),
+    pssFirstThirdMaxMb: Number(component.pssFirstThirdMaxMb.toFixed(1)),
+    pssLastThirdMaxMb: Number(component.pssLastThirdMaxMb.toFixed(1)),
     componentWindowsScored: component.windowsScored,
     componentReadingsPerSec: rate,
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
