@@ -27,7 +27,7 @@ const SLICE_STEP = 100;
 /**
  * How each setting was chosen, written down before any result was looked at. Only data without labels
  * decides (the anomaly-free recording, and the calibration rows SKAB's protocol treats as normal);
- * valve1's labels decide nothing. `--choose` reruns each rule and prints what it compared.
+ * no setting is chosen on valve1's results. `--choose` reruns each rule and prints what it compared.
  */
 export const CHOICE_RULES: readonly ChoiceRule[] = [
   {
@@ -54,6 +54,11 @@ export const CHOICE_RULES: readonly ChoiceRule[] = [
     setting: 'calibration.screen.maxShift',
     value: '10',
     rule: `twice the largest shift in any calibration window set of normal data: the anomaly-free recording's (${TRAIN_ROWS} rows from every ${SLICE_STEP}th row) and each labelled file's first ${TRAIN_ROWS} rows, rounded up to a multiple of 5`,
+  },
+  {
+    setting: 'calibration (here)',
+    value: `the first ${TRAIN_ROWS} rows of each file, one asset per file`,
+    rule: "SKAB's protocol counts rows, so calibration.spanMs is 0 here; a gateway uses its configured span",
   },
   {
     setting: 'adaptation',
