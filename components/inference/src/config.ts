@@ -75,7 +75,10 @@ export const inferenceConfigSchema = z
       .default({ measurements: DEFAULT_DETRENDED, timeConstantMs: 120_000 }),
     /** An alarm starts after k of the last n windows score above the threshold, and ends after k of n below. */
     persistence: z
-      .strictObject({ k: cfg.int((n) => n.min(1)).default(5), n: cfg.int((n) => n.min(1)).default(9) })
+      .strictObject({
+        k: cfg.int((n) => n.min(1)).default(5),
+        n: cfg.int((n) => n.min(1).max(30)).default(9),
+      })
       .default({ k: 5, n: 9 }),
     /**
      * An alarm whose state has stayed stable for `afterMs` (the readings' time) is accepted as the asset's

@@ -49,10 +49,10 @@ export const noAdaptation: AdaptationState = { sinceMs: null, slots: [], filling
 
 const add = (a: readonly number[], b: readonly number[]): number[] => a.map((v, i) => v + b[i]!);
 
-/** Scored features: the raw window features minus the asset's offset. */
-export function adjusted(state: AdaptationState, features: readonly number[]): number[] {
+/** Scored features: the raw window features minus the asset's offset (the same array without one). */
+export function adjusted(state: AdaptationState, features: readonly number[]): readonly number[] {
   const o = state.offset;
-  return o === null ? [...features] : features.map((v, i) => v - o[i]!);
+  return o === null ? features : features.map((v, i) => v - o[i]!);
 }
 
 /** The alarm ended or the model changed: the period starts again (the offset stays unless `reset`). */

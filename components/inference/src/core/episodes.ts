@@ -52,7 +52,7 @@ export const quietEpisode: EpisodeState = {
 };
 
 /** The features the model scores for this asset (its new normal's offset taken off). */
-export function scoredFeatures(state: EpisodeState, raw: readonly number[]): number[] {
+export function scoredFeatures(state: EpisodeState, raw: readonly number[]): readonly number[] {
   return adjusted(state.adaptation, raw);
 }
 
