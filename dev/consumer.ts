@@ -55,8 +55,8 @@ export class RegionConsumer {
   ): Promise<RegionConsumer> {
     const files = region.files(identity);
     const client = mqtt.connect({
-      host: '127.0.0.1',
-      port: region.port,
+      host: region.cloudEndpoint.host,
+      port: region.cloudEndpoint.port,
       protocol: 'mqtts',
       protocolVersion: 5,
       clientId: `${identity}-${region.name}-${process.pid}`,

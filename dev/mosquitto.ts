@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
+import type { NetworkLink } from './netns';
 
 export function mosquittoBinary(): string {
   const candidates = [
@@ -27,11 +28,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+async function waitForPort(host: string, port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
+      const s = connect(port, host);
       s.once('connect', () => {
         s.destroy();
         resolve(true);
@@ -45,23 +46,44 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
 }
 
 export interface Broker {
+  /** Where the broker listens: loopback, or its network namespace's address. */
+  readonly host: string;
   readonly port: number;
+  /** A second listener with the same settings (the cloud side's, in a namespace), or the same port. */
+  readonly cloudPort: number;
   readonly process: () => ChildProcess | undefined;
   /** Starts (again) on the same port. */
   start(): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** A real Mosquitto on a free loopback port, with a config of its own in `dir`. */
-export async function mosquitto(dir: string, extraConfig: readonly string[] = []): Promise<Broker> {
+export interface BrokerOptions {
+  /** Settings each listener needs (TLS), repeated after every `listener` line as Mosquitto wants. */
+  readonly listenerConfig?: readonly string[];
+  /** Run inside this network namespace, with a second listener for the cloud side. */
+  readonly network?: NetworkLink;
+}
+
+/** A real Mosquitto on a free loopback port (or in a namespace), with a config of its own in `dir`. */
+export async function mosquitto(
+  dir: string,
+  extraConfig: readonly string[] = [],
+  options: BrokerOptions = {},
+): Promise<Broker> {
   const port = await freePort();
+  const cloudPort = options.network === undefined ? port : await freePort();
+  const host = options.network?.address ?? '127.0.0.1';
   const conf = join(dir, `mosquitto-${port}.conf`);
+  const listeners = [...new Set([port, cloudPort])].flatMap((p) => [
+    `listener ${p} ${host}`,
+    ...(options.listenerConfig ?? []),
+  ]);
   writeFileSync(
     conf,
     [
       // Started as root, Mosquitto drops to its own user, which cannot read the test's private directory.
       ...(process.getuid?.() === 0 ? ['user root'] : []),
-      `listener ${port} 127.0.0.1`,
+      ...listeners,
       'allow_anonymous true',
       'persistence false',
       'log_dest stderr',
@@ -71,15 +93,18 @@ export async function mosquitto(dir: string, extraConfig: readonly string[] = []
     ].join('\n'),
   );
   let child: ChildProcess | undefined;
+  const [command, ...prefix] = [...(options.network?.exec ?? []), mosquittoBinary()];
   const broker: Broker = {
+    host,
     port,
+    cloudPort,
     process: () => child,
     start: async () => {
       // The broker's own log goes to a file beside its config (aborted TLS handshakes are expected noise).
       const log = openSync(join(dir, `mosquitto-${port}.log`), 'a');
-      child = spawn(mosquittoBinary(), ['-c', conf], { stdio: ['ignore', log, log] });
+      child = spawn(command, [...prefix, '-c', conf], { stdio: ['ignore', log, log] });
       closeSync(log);
-      await waitForPort(port, 10_000);
+      await waitForPort(host, port, 10_000);
     },
     stop: async (signal = 'SIGTERM') => {
       const c = child;

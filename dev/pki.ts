@@ -21,7 +21,13 @@ export type ClientSpec = string | { readonly name: string; readonly days: number
  * certificates, made with the openssl command line (EC P-256 keys: fast to generate). A client given
  * negative `days` gets a certificate that has already expired.
  */
-export function makePki(dir: string, name: string, clients: readonly ClientSpec[]): Pki {
+export function makePki(
+  dir: string,
+  name: string,
+  clients: readonly ClientSpec[],
+  /** Further addresses the server answers on (a network namespace's). */
+  serverAddresses: readonly string[] = [],
+): Pki {
   const p = (f: string): string => join(dir, `${name}-${f}`);
   const key = (path: string): void =>
     openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', path]);
@@ -63,7 +69,8 @@ export function makePki(dir: string, name: string, clients: readonly ClientSpec[
       p(`${base}.pem`),
     ]);
   };
-  issue('server', 'localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  const san = ['IP:127.0.0.1', ...serverAddresses.map((a) => `IP:${a}`), 'DNS:localhost'].join(',');
+  issue('server', 'localhost', `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
   const out: Record<string, { cert: string; key: string }> = {};
   for (const spec of clients) {
     const c = typeof spec === 'string' ? spec : spec.name;

@@ -34,6 +34,8 @@ export interface SuiteOptions {
   readonly restartDelayMs?: number;
   /** Errors before a component is BROKEN (Greengrass: three within an hour). */
   readonly maxErrors?: number;
+  /** Each region in a network namespace of its own, for packet-level faults (dev/netns.ts). */
+  readonly ownNetworks?: boolean;
 }
 
 /**
@@ -54,6 +56,7 @@ export async function startLocalSuite(options: SuiteOptions): Promise<LocalSuite
     startRegion(root, name, {
       clients: ['replay', 'cloud'],
       acl: { replay: replayTopics(options.thing), cloud: CONSUMER_TOPICS },
+      ownNetwork: options.ownNetworks === true,
     });
   const a = await regionFor('region-a');
   const b = await regionFor('region-b');

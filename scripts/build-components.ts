@@ -24,7 +24,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { arch } from 'node:os';
+import { arch, homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { argValue } from '../dev/args';
@@ -132,9 +132,20 @@ function compareVersions(a: readonly number[], b: readonly number[]): number {
   return 0;
 }
 
-/** Cross-compiles better-sqlite3 for aarch64 (once; cached under .tmp/cross). */
+/** Cross-compiles better-sqlite3 for aarch64 (once per Node ABI and better-sqlite3 version; cached). */
 function crossCompileSqlite(): string {
-  const out = join(ROOT, '.tmp', 'cross', 'better_sqlite3-arm64.node');
+  // Cached outside the clone (about a minute and a half to build), by the Node that builds against it.
+  const { version } = JSON.parse(
+    readFileSync(join(NODE_MODULES, 'better-sqlite3', 'package.json'), 'utf8'),
+  ) as {
+    version: string;
+  };
+  const cache = join(
+    process.env['EDGEDR_CACHE_DIR'] ?? join(homedir(), '.cache', 'edgedr'),
+    'cross',
+    `better-sqlite3-${version}-abi${process.versions.modules}`,
+  );
+  const out = join(cache, 'better_sqlite3-arm64.node');
   if (existsSync(out)) return out;
   try {
     execFileSync('aarch64-linux-gnu-g++', ['--version'], { stdio: 'ignore' });
@@ -143,7 +154,7 @@ function crossCompileSqlite(): string {
       'build: aarch64 needs g++-aarch64-linux-gnu (sudo apt-get install -y g++-aarch64-linux-gnu) or --sqlite-arm64 FILE',
     );
   }
-  const work = join(ROOT, '.tmp', 'cross', 'better-sqlite3');
+  const work = join(cache, 'better-sqlite3');
   rmSync(work, { recursive: true, force: true });
   cpSync(join(NODE_MODULES, 'better-sqlite3'), work, { recursive: true });
   rmSync(join(work, 'build'), { recursive: true, force: true });

@@ -20,7 +20,9 @@ import { nodePidInGroup, rssBytes } from '../dev/proc';
 import { PumpSimulator, seededRandom } from '../dev/pump-simulator';
 import { startLocalSuite, SUITE_COMPONENTS, type LocalSuite } from '../dev/suite';
 import type { LocalPayload } from '../shared/src/runtime/host/ipc-host';
-import { GAP_MARKER_STREAM } from '../shared/src/store';
+import { GapCoverage } from '../shared/src/gap-markers';
+import { namespacesUnavailable } from '../dev/netns';
+import type { LocalRegion } from '../dev/regions';
 
 const THING = 'chaos-gateway';
 const FAULTS = [
@@ -31,8 +33,25 @@ const FAULTS = [
   'corrupt-store',
   'malformed-storm',
   'invalid-deployment',
+  // At the packet level, between Replay and a region in a network namespace of its own.
+  'net-drop',
+  'net-loss',
+  'net-rate',
+  'net-latency',
 ] as const;
 type Fault = (typeof FAULTS)[number];
+const NETWORK_FAULTS: readonly Fault[] = ['net-drop', 'net-loss', 'net-rate', 'net-latency'];
+
+/** The faults this machine can play: network faults need namespaces (root, iproute2, nftables). */
+export function availableFaults(): { faults: readonly Fault[]; skipped: string | undefined } {
+  const why = namespacesUnavailable();
+  return why === undefined
+    ? { faults: FAULTS, skipped: undefined }
+    : {
+        faults: FAULTS.filter((f) => !NETWORK_FAULTS.includes(f)),
+        skipped: `network faults skipped: ${why}`,
+      };
+}
 
 interface Options {
   readonly rounds: number;
@@ -100,6 +119,7 @@ class Chaos {
     private readonly o: Options,
     private readonly suite: LocalSuite,
     private readonly sim: PumpSimulator,
+    private readonly faults: readonly Fault[],
   ) {
     this.random = seededRandom(o.seed);
     const { host } = suite;
@@ -141,9 +161,49 @@ class Chaos {
 
   // ---- faults ------------------------------------------------------------------------------------
 
+  /** A packet-level fault on one region's link for a while, then a clean link again. */
+  private async onLink(
+    what: (region: LocalRegion) => string,
+    apply: (network: NonNullable<LocalRegion['network']>) => void,
+  ): Promise<string> {
+    const region = this.pick([this.suite.regions.a, this.suite.regions.b]);
+    const network = region.network;
+    if (network === undefined) throw new Error(`${region.name} has no network of its own`);
+    const ms = 3_000 + Math.round(this.random() * 3_000);
+    apply(network);
+    await sleep(ms);
+    network.clear();
+    return `${what(region)} for ${ms} ms`;
+  }
+
   private async fault(kind: Fault): Promise<string> {
     const { launcher, regions, host } = this.suite;
     switch (kind) {
+      case 'net-drop':
+        return this.onLink(
+          (r) => `every packet to and from ${r.name} dropped`,
+          (n) => n.drop(),
+        );
+      case 'net-loss': {
+        const percent = 10 + Math.round(this.random() * 20);
+        return this.onLink(
+          (r) => `${percent} % random packet loss on ${r.name}`,
+          (n) => n.loss(percent),
+        );
+      }
+      case 'net-rate':
+        // A 1 Mbit/s cellular uplink.
+        return this.onLink(
+          (r) => `${r.name} limited to 1 Mbit/s`,
+          (n) => n.rateLimit(125_000),
+        );
+      case 'net-latency': {
+        const latencyMs = 200 + Math.round(this.random() * 600);
+        return this.onLink(
+          (r) => `${latencyMs} ms added each way on ${r.name}`,
+          (n) => n.latency(latencyMs),
+        );
+      }
       case 'kill-component': {
         const name = this.pick(SUITE_COMPONENTS);
         await sleep(this.random() * 2_000);
@@ -242,17 +302,10 @@ class Chaos {
   }
 
   private gapCovered(): (c: Committed) => boolean {
-    const gaps: { key: string; from: number; to: number }[] = [];
-    for (const c of [this.suite.cloud.a, this.suite.cloud.b])
-      for (const b of c.batches)
-        for (const r of b.records) {
-          if (r.stream !== GAP_MARKER_STREAM) continue;
-          const streams = (r.body as { streams?: Record<string, { fromTsMs: number; toTsMs: number }> })
-            .streams;
-          for (const [key, g] of Object.entries(streams ?? {}))
-            gaps.push({ key, from: g.fromTsMs, to: g.toTsMs });
-        }
-    return (c) => gaps.some((g) => g.key === `${c.lane}:${c.stream}` && c.tsMs >= g.from && c.tsMs <= g.to);
+    const coverage = GapCoverage.of(
+      [this.suite.cloud.a, this.suite.cloud.b].flatMap((c) => c.batches.flatMap((b) => b.records)),
+    );
+    return (c) => coverage.covers(c);
   }
 
   /** Committed, not delivered, and not named by a gap marker (or already counted with a damaged file). */
@@ -291,9 +344,9 @@ class Chaos {
     this.startSensors();
     await sleep(3_000);
     // Every kind of fault early, in a seeded order, then seeded random ones.
-    const order = [...FAULTS].sort(() => this.random() - 0.5);
+    const order = [...this.faults].sort(() => this.random() - 0.5);
     for (let round = 1; round <= this.o.rounds; round++) {
-      const kind = round <= order.length ? order[round - 1]! : this.pick(FAULTS);
+      const kind = round <= order.length ? order[round - 1]! : this.pick(this.faults);
       const started = Date.now();
       const detail = await this.fault(kind);
       await this.settle(round);
@@ -351,8 +404,11 @@ class Chaos {
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   console.log(`chaos: ${o.rounds} rounds, seed ${o.seed}`);
+  const { faults, skipped } = availableFaults();
+  if (skipped !== undefined) console.log(skipped);
   const suite = await startLocalSuite({
     thing: THING,
+    ownNetworks: skipped === undefined,
     keep: o.keep,
     restartDelayMs: 500,
     maxErrors: 1_000_000,
@@ -379,7 +435,7 @@ async function main(): Promise<void> {
       Date.now(),
       200,
     );
-    const summary = await new Chaos(o, suite, sim).run();
+    const summary = await new Chaos(o, suite, sim, faults).run();
     passed = summary['passed'] === true;
     mkdirSync(o.out, { recursive: true });
     const file = join(o.out, 'chaos.json');
@@ -393,7 +449,8 @@ async function main(): Promise<void> {
   process.exit(passed ? 0 : 1);
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+if (require.main === module)
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });

@@ -28,7 +28,7 @@ import { startLocalSuite, SUITE_COMPONENTS } from '../dev/suite';
 import { inferenceConfigSchema } from '../components/inference/src/config';
 import type { ComponentLauncher } from '../shared/src/runtime/host/launcher';
 import type { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
-import { GAP_MARKER_STREAM } from '../shared/src/store';
+import { GapCoverage } from '../shared/src/gap-markers';
 
 const THING = 'demo-gateway';
 /** How long each injected fault lasts, in the simulator's clock. */
@@ -346,30 +346,26 @@ class Demo {
     perRegion: Record<string, number>;
   } {
     const seen = new Map<string, number>();
-    const gaps: { fromTsMs: number; toTsMs: number }[] = [];
-    let evicted = 0;
+    const gaps = new GapCoverage();
     const perRegion: Record<string, number> = {};
     for (const c of [this.cloud.a, this.cloud.b]) {
       perRegion[c.region] = 0;
       for (const b of c.batches)
         for (const r of b.records) {
-          if (r.stream === GAP_MARKER_STREAM) {
-            const body = r.body as { evictedRecords?: number; fromTsMs?: number; toTsMs?: number };
-            evicted += body.evictedRecords ?? 0;
-            gaps.push({ fromTsMs: body.fromTsMs ?? 0, toTsMs: body.toTsMs ?? 0 });
-            continue;
-          }
+          gaps.add(r);
           if (r.lane !== 'telemetry') continue;
           perRegion[c.region] = (perRegion[c.region] ?? 0) + 1;
           const key = `${r.deviceId}|${r.tsMs}`;
           seen.set(key, (seen.get(key) ?? 0) + 1);
         }
     }
+    // A reading is accounted for by a gap marker only if the marker names its stream and time (the
+    // simulator's readings are on stream telemetry).
     let missing = 0;
     for (const [key, ts] of this.produced)
-      if (!seen.has(key) && !gaps.some((g) => ts >= g.fromTsMs && ts <= g.toTsMs)) missing += 1;
+      if (!seen.has(key) && !gaps.covers({ lane: 'telemetry', stream: 'telemetry', tsMs: ts })) missing += 1;
     const duplicates = [...seen.values()].reduce((a, n) => a + n - 1, 0);
-    return { missing, evictedInGapMarkers: evicted, duplicates, perRegion };
+    return { missing, evictedInGapMarkers: gaps.evictedRecords, duplicates, perRegion };
   }
 
   private report(timing: {

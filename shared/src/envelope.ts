@@ -50,6 +50,9 @@ const headerSchema = z.strictObject({
 
 const documentSchema = z.strictObject({ header: headerSchema, records: z.array(recordSchema).min(1) });
 
+/** Cloud consumers account for evicted records with the same rule as the suite (gap-markers.ts). */
+export { GapCoverage, GAP_MARKER_STREAM } from './gap-markers';
+
 export function newBatchId(): string {
   return randomBytes(8).toString('hex');
 }

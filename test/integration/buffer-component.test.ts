@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually } from '../support/ipc';
 import { documents, localGateway, type LocalGateway } from '../support/launch';
@@ -38,6 +38,13 @@ describe('the Buffer component under the local IPC host', () => {
     expect(typeof m?.['usedBytes']).toBe('number');
     const log = readFileSync(gw.launcher.logPath(BUFFER), 'utf8');
     expect(log).toContain('"msg":"running"');
+    // The data is for the component's user only: another local user can read neither store nor log.
+    const mode = (p: string): string => (statSync(p).mode & 0o777).toString(8);
+    const work = gw.launcher.workPath(BUFFER);
+    expect([work, join(work, 'store')].map(mode)).toEqual(['700', '700']);
+    for (const f of ['records.db', 'records.db-wal', 'records.db-shm'])
+      expect(mode(join(work, 'store', f))).toBe('600');
+    expect(mode(gw.launcher.logPath(BUFFER))).toBe('600');
     expect(log).toContain('"thing":"gw-test"');
   });
 

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connectMessage, openRaw, operationMessage, replies } from '../support/raw-ipc';
 import { liveBatchRecords } from '../../shared/src/messages';
 import { eventually, type IpcClient } from '../support/ipc';
 import { ingestGateway, documents, type LocalGateway } from '../support/launch';
@@ -75,6 +77,36 @@ describe('the Ingest component under the local IPC host', () => {
     }
     const temps = records.filter((r) => r.stream === 'temp');
     expect(temps.map((r) => r.ts_ms)).toEqual([Math.floor(now / 1000) * 1000, now]);
+  });
+
+  it('judges the value the publisher sent: 1e309 and __proto__ arrive as sent and are dead-lettered with their reason', async () => {
+    await start();
+    const now = Date.now();
+    // A JSON message whose text holds 1e309: the SDK client cannot even write it, a raw one can.
+    const token = gw.host.component('com.test.Sensors')?.token ?? '';
+    const raw = await openRaw(gw.host.socketPath);
+    raw.socket.write(
+      Buffer.concat([
+        connectMessage(token),
+        operationMessage(
+          1,
+          'aws.greengrass#PublishToTopic',
+          `{"topic":"sensors/pump-1/p","publishMessage":{"jsonMessage":{"message":{"ts":${now},"t":1e309}}}}`,
+        ),
+      ]),
+    );
+    await eventually(() => replies(raw.received).length >= 2, 5_000, 'the publish answered');
+    raw.socket.destroy();
+    await publish('sensors/pump-1/p', JSON.parse(`{"ts": ${now}, "v": 1, "__proto__": {"polluted": true}}`));
+    await eventually(() => readStore(storePath()).deadLetters.length === 2, 15_000, 'two dead letters');
+    const { records, deadLetters } = readStore(storePath());
+    expect(records).toHaveLength(0);
+    expect(deadLetters.map((d) => d.reason).sort()).toEqual(['non_finite', 'reserved_key']);
+    // Reasons are readable in the log; nothing of the payload is.
+    const log = readFileSync(gw.launcher.logPath(INGEST), 'utf8');
+    expect(log).toContain('"reason":"non_finite"');
+    expect(log).toContain('"reason":"reserved_key"');
+    expect(log).not.toContain('polluted');
   });
 
   it('dead-letters bad input with its reason and raw bytes, and keeps running', async () => {

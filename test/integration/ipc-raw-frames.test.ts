@@ -1,4 +1,3 @@
-import { connect, type Socket } from 'node:net';
 import { FrameParser } from '../../shared/src/runtime/eventstream/frame';
 import {
   encodeRpcMessage,
@@ -6,29 +5,10 @@ import {
   MessageType,
   toRpcMessage,
 } from '../../shared/src/runtime/eventstream/rpc';
+import { connectMessage, openRaw } from '../support/raw-ipc';
 import type { LocalIpcHost } from '../../shared/src/runtime/host/ipc-host';
 import { captureLogger, connectClient, eventually, startHost } from '../support/ipc';
 import { useTempDir } from '../support/temp-dir';
-
-function openRaw(path: string): Promise<{ socket: Socket; received: Buffer[]; closed: Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(path);
-    const received: Buffer[] = [];
-    socket.on('data', (d: Buffer) => received.push(d));
-    const closed = new Promise<void>((r) => socket.on('close', () => r()));
-    socket.once('connect', () => resolve({ socket, received, closed }));
-    socket.once('error', reject);
-  });
-}
-
-function connectMessage(token: string): Buffer {
-  return encodeRpcMessage({
-    type: MessageType.Connect,
-    streamId: 0,
-    strings: { ':version': '0.1.0' },
-    payload: JSON.stringify({ authToken: token }),
-  });
-}
 
 describe('local IPC host against malformed input on a raw socket', () => {
   let host: LocalIpcHost;

@@ -53,7 +53,14 @@ export async function localGateway(
 
 /** The documents (JSON objects, as the suite sends them in binary messages) seen on a topic. */
 export function documents(gw: LocalGateway, topic: string): Record<string, unknown>[] {
-  return gw.messages.flatMap((m) => {
+  return documentsIn(gw.messages, topic);
+}
+
+export function documentsIn(
+  messages: readonly { topic: string; payload: LocalPayload }[],
+  topic: string,
+): Record<string, unknown>[] {
+  return messages.flatMap((m) => {
     if (m.topic !== topic) return [];
     const doc = readObject(m.payload);
     return doc === undefined ? [] : [doc];

@@ -75,6 +75,8 @@ describe('ingest mapping', () => {
     ['bad_measurements', { ts: NOW }],
     ['bad_measurements', { ts: NOW, v: [1, 2] }],
     ['bad_measurements', { ts: NOW, v: 'x'.repeat(2000) }],
+    ['reserved_key', Buffer.from(`{"ts": ${NOW}, "v": 1, "__proto__": 3}`)],
+    ['reserved_key', JSON.parse(`{"ts": ${NOW}, "__proto__": {"polluted": true}}`) as unknown],
   ])('refuses with %s', (reason, payload) => {
     const result = mapper()('sensors/p/flow', payload, NOW);
     expect(result).toMatchObject({ ok: false, reason });

@@ -15,7 +15,8 @@ export class RateLimitedLog {
       entry.suppressed += 1;
       return;
     }
-    this.logger.warn({ key, suppressedSinceLast: entry?.suppressed ?? 0, sample }, message);
+    // `reason`, not `key`: the logger redacts fields named key (private keys must never be logged).
+    this.logger.warn({ reason: key, suppressedSinceLast: entry?.suppressed ?? 0, sample }, message);
     this.last.set(key, { atMs: nowMs, suppressed: 0 });
   }
 }

@@ -50,6 +50,9 @@ const STOP_BUDGET_MS = 4_000;
  * restart keeps it too), logged and counted in the component's metrics, never a crash loop.
  */
 export async function runComponent<S extends z.ZodType>(def: ComponentDefinition<S>): Promise<number> {
+  // Everything a component writes (the store and its WAL, saved models, overrides, the last good
+  // configuration) is for its own user only: files 0600, directories 0700.
+  process.umask(0o077);
   const bootLog = createLogger({
     component: def.name,
     version: def.version,

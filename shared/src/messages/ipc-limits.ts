@@ -27,28 +27,29 @@ const FRAME_OVERHEAD_BYTES = 400;
 /** A nucleus may re-encode a number with up to 17 significant digits and an exponent. */
 const WORST_NUMBER_CHARS = 24;
 
-/** Bytes of the subscriber's decode arena a JSON message takes, wrapper included. */
-export function subscriberArenaBytes(message: unknown): number {
-  let bytes = WRAPPER_BYTES;
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) {
-      bytes += value.length * LIST_ITEM_BYTES;
-      for (const item of value) visit(item);
-    } else if (typeof value === 'object' && value !== null) {
-      const entries = Object.values(value);
-      bytes += entries.length * MAP_PAIR_BYTES;
-      for (const item of entries) visit(item);
-    }
-  };
-  visit(message);
-  return bytes;
+/**
+ * Bytes of the subscriber's decode arena a JSON message takes, wrapper included, and how deep it nests.
+ * Iterative, and it stops counting past the limits, so a hostile message nested thousands deep costs
+ * no recursion.
+ */
+function measure(message: unknown): { arenaBytes: number; depth: number } {
+  let arenaBytes = WRAPPER_BYTES;
+  let depth = 0;
+  const stack: { value: unknown; depth: number }[] = [{ value: message, depth: 0 }];
+  while (stack.length > 0) {
+    const { value, depth: d } = stack.pop() as { value: unknown; depth: number };
+    if (typeof value !== 'object' || value === null) continue;
+    depth = Math.max(depth, d + 1);
+    const children = Array.isArray(value) ? (value as unknown[]) : Object.values(value);
+    arenaBytes += children.length * (Array.isArray(value) ? LIST_ITEM_BYTES : MAP_PAIR_BYTES);
+    if (arenaBytes > IPC_SUBSCRIBER_ARENA_BYTES * 4 || depth > IPC_MAX_DEPTH * 4) break;
+    for (const child of children) stack.push({ value: child, depth: d + 1 });
+  }
+  return { arenaBytes, depth };
 }
 
-function depthOf(value: unknown): number {
-  if (typeof value !== 'object' || value === null) return 0;
-  let deepest = 0;
-  for (const child of Object.values(value)) deepest = Math.max(deepest, depthOf(child));
-  return deepest + 1;
+export function subscriberArenaBytes(message: unknown): number {
+  return measure(message).arenaBytes;
 }
 
 /** Length of `JSON.stringify(value)` with every number counted at its worst re-encoded length. */
@@ -75,10 +76,9 @@ function frameBytes(topic: string, payloadJsonBytes: number): number {
 
 /** Why a JSON message cannot go through both nuclei, or undefined when it can. */
 export function jsonMessageProblem(topic: string, message: unknown): string | undefined {
-  const depth = depthOf(message);
+  const { arenaBytes: arena, depth } = measure(message);
   if (depth > IPC_MAX_DEPTH - 3)
-    return `it nests ${depth} levels deep (nucleus lite decodes at most ${IPC_MAX_DEPTH - 3} inside its wrapper)`;
-  const arena = subscriberArenaBytes(message);
+    return `it nests ${depth > IPC_MAX_DEPTH * 4 ? `more than ${IPC_MAX_DEPTH * 4}` : depth} levels deep (nucleus lite decodes at most ${IPC_MAX_DEPTH - 3} inside its wrapper)`;
   if (arena > IPC_SUBSCRIBER_ARENA_BYTES)
     return `it decodes into ${arena} bytes of objects (nucleus lite's subscribers decode at most ${IPC_SUBSCRIBER_ARENA_BYTES}, about 23 key/value pairs in all)`;
   const frame = frameBytes(topic, worstJsonLength(message));

@@ -2,8 +2,9 @@ import type Database from 'better-sqlite3';
 import { LANE_PRIORITY, LANES, type JsonObject, type Lane } from '../record';
 import type { EvictionReport, StreamGap } from './types';
 
-/** Gap markers travel in the alert lane on this stream, so the cloud learns what was dropped. */
-export const GAP_MARKER_STREAM = 'dr/gap';
+import { GAP_MARKER_STREAM } from '../gap-markers';
+
+export { GAP_MARKER_STREAM };
 
 interface EvictionDeps {
   readonly db: Database.Database;

@@ -47,12 +47,9 @@ export interface DeadLetter {
   readonly rawBytes: number;
 }
 
-export interface StreamGap {
-  readonly lane: Lane;
-  readonly records: number;
-  readonly fromTsMs: number;
-  readonly toTsMs: number;
-}
+import type { StreamGap } from '../gap-markers';
+
+export type { StreamGap };
 
 export interface EvictionReport {
   readonly evictedRecords: number;

@@ -13,7 +13,8 @@ export type RejectReason =
   | 'bad_timestamp'
   | 'timestamp_out_of_bounds'
   | 'bad_measurements'
-  | 'non_finite';
+  | 'non_finite'
+  | 'reserved_key';
 
 export type MapResult =
   | { readonly ok: true; readonly record: NewRecord }
@@ -166,6 +167,10 @@ export function createMapper(
     let count = 0;
     for (const key in source) {
       if (!Object.prototype.hasOwnProperty.call(source, key) || skip.has(key)) continue;
+      // An own field named __proto__ would set the prototype of every JavaScript object it is copied
+      // into (here, in Inference and in cloud consumers) instead of becoming data.
+      if (key === '__proto__')
+        return reject('reserved_key', 'a field named __proto__ cannot be stored as a measurement');
       if (++count > MAX_MEASUREMENTS)
         return reject('bad_measurements', `more than ${MAX_MEASUREMENTS} measurements`);
       const value = (source as Record<string, unknown>)[key];

@@ -194,22 +194,33 @@ export class FrameParser {
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
 
+  /** The largest frame accepted; a peer announcing a larger one is refused before it is buffered. */
+  maxFrameBytes: number;
+
+  constructor(maxFrameBytes: number = MAX_FRAME_BYTES) {
+    this.maxFrameBytes = maxFrameBytes;
+  }
+
   push(chunk: Buffer): Frame[] {
     this.buffered.push(chunk);
     this.bufferedBytes += chunk.length;
     const frames: Frame[] = [];
     for (;;) {
       if (this.bufferedBytes < PRELUDE_BYTES) break;
-      const data = this.buffered.length === 1 ? (this.buffered[0] as Buffer) : Buffer.concat(this.buffered);
-      this.buffered = [data];
-      const total = data.readUInt32BE(0);
-      const headersLen = data.readUInt32BE(4);
-      if (data.readUInt32BE(8) !== crc32(data.subarray(0, 8))) throw new FrameError('prelude CRC mismatch');
-      if (total < PRELUDE_BYTES + TRAILER_BYTES || total > MAX_FRAME_BYTES)
-        throw new FrameError(`bad frame length ${total}`);
+      const first = this.buffered[0] as Buffer;
+      const prelude = first.length >= PRELUDE_BYTES ? first : Buffer.concat(this.buffered, PRELUDE_BYTES);
+      const total = prelude.readUInt32BE(0);
+      const headersLen = prelude.readUInt32BE(4);
+      if (prelude.readUInt32BE(8) !== crc32(prelude.subarray(0, 8)))
+        throw new FrameError('prelude CRC mismatch');
+      if (total < PRELUDE_BYTES + TRAILER_BYTES || total > this.maxFrameBytes)
+        throw new FrameError(`bad frame length ${total} (at most ${this.maxFrameBytes})`);
       if (headersLen > MAX_HEADERS_BYTES || PRELUDE_BYTES + headersLen + TRAILER_BYTES > total)
         throw new FrameError(`bad headers length ${headersLen}`);
-      if (data.length < total) break;
+      // Joined only once the whole frame is here: a slow large frame costs no repeated copies.
+      if (this.bufferedBytes < total) break;
+      const data = this.buffered.length === 1 ? first : Buffer.concat(this.buffered, this.bufferedBytes);
+      this.buffered = [data];
       const frameBytes = data.subarray(0, total);
       if (
         frameBytes.readUInt32BE(total - TRAILER_BYTES) !==

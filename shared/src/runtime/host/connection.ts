@@ -34,13 +34,32 @@ export interface ConnectionDelegate {
 
 const EMPTY_JSON = '{}';
 
+/** Limits that keep unauthenticated and misbehaving peers from holding the host's memory or sockets. */
+export interface ConnectionLimits {
+  /** Before the handshake: a Connect frame is a few hundred bytes. */
+  readonly preAuthMaxFrameBytes: number;
+  /** After it: enough to answer an oversized request with a modelled error, no more. */
+  readonly maxFrameBytes: number;
+  /** A peer that has not completed the handshake by then is disconnected. */
+  readonly handshakeTimeoutMs: number;
+  readonly maxPendingWriteBytes: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  preAuthMaxFrameBytes: 16 * 1024,
+  maxFrameBytes: 1024 * 1024,
+  handshakeTimeoutMs: 5_000,
+  maxPendingWriteBytes: 8 * 1024 * 1024,
+};
+
 /**
  * One client connection speaking event-stream RPC: incremental framing, the connect handshake with
  * token check, pings, stream bookkeeping. Any protocol violation closes this connection only.
  */
 export class IpcConnection {
   identity: ConnectionIdentity | undefined;
-  private readonly parser = new FrameParser();
+  private readonly parser: FrameParser;
+  private readonly handshakeTimer: NodeJS.Timeout;
   /** Streaming operations the client has open, by stream id: their cleanup. */
   private readonly streams = new Map<number, () => void>();
   private latestStreamId = 0;
@@ -51,8 +70,14 @@ export class IpcConnection {
     private readonly socket: Socket,
     private readonly delegate: ConnectionDelegate,
     private readonly log: Logger,
-    private readonly maxPendingWriteBytes: number,
+    private readonly limits: ConnectionLimits,
   ) {
+    this.parser = new FrameParser(limits.preAuthMaxFrameBytes);
+    this.handshakeTimer = setTimeout(() => {
+      this.log.warn({ ms: limits.handshakeTimeoutMs }, 'closing IPC connection: no handshake in time');
+      this.close();
+    }, limits.handshakeTimeoutMs);
+    this.handshakeTimer.unref();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.log.debug({ err }, 'IPC socket error'));
     socket.on('close', () => this.teardown());
@@ -123,6 +148,8 @@ export class IpcConnection {
       return;
     }
     this.identity = identity;
+    clearTimeout(this.handshakeTimer);
+    this.parser.maxFrameBytes = this.limits.maxFrameBytes;
     this.write({ type: MessageType.ConnectAck, streamId: 0, flags: MessageFlags.ConnectionAccepted });
     this.log.debug({ client: identity.component }, 'IPC client connected');
   }
@@ -201,7 +228,7 @@ export class IpcConnection {
    */
   sendEvent(streamId: number, shape: string, payload: string): boolean {
     if (!this.streams.has(streamId)) return false;
-    if (this.socket.writableLength > this.maxPendingWriteBytes) {
+    if (this.socket.writableLength > this.limits.maxPendingWriteBytes) {
       this.droppedEvents += 1;
       return false;
     }
@@ -262,6 +289,7 @@ export class IpcConnection {
 
   private teardown(): void {
     this.closed = true;
+    clearTimeout(this.handshakeTimer);
     for (const cleanup of this.streams.values()) cleanup();
     this.streams.clear();
     this.delegate.connectionClosed(this);

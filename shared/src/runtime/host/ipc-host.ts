@@ -6,7 +6,13 @@ import { dirname } from 'node:path';
 import type { Logger } from '../../logger';
 import { accessControlSchema, isAuthorized, PUBSUB_SERVICE, type AccessControl } from './access-control';
 import { changedPaths, getAt, mergeAt, pathsOverlap, type Json, type JsonTree } from './config-tree';
-import { IpcConnection, type ConnectionIdentity, type OperationContext } from './connection';
+import {
+  DEFAULT_CONNECTION_LIMITS,
+  IpcConnection,
+  type ConnectionIdentity,
+  type ConnectionLimits,
+  type OperationContext,
+} from './connection';
 import { ERROR_SHAPES, errorShapeFor, operationShapes } from './service-model';
 import { hasWildcard, isValidTopicFilter, isValidTopicName, topicMatches } from './topics';
 import { binaryMessageProblem, IPC_MAX_FRAME_BYTES, jsonMessageProblem } from '../../messages/ipc-limits';
@@ -26,6 +32,12 @@ export interface IpcHostOptions {
   readonly logger: Logger;
   /** Per connection: events beyond this much unsent data are dropped (and counted). */
   readonly maxPendingWriteBytes?: number;
+  /** Connections at most (each component needs one or two); more are closed at once. */
+  readonly maxConnections?: number;
+  /** Connections that have not completed the handshake, at most. */
+  readonly maxUnauthenticated?: number;
+  /** Overrides of the per-connection limits (handshake deadline, frame sizes). */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
   /** How long a deployment waits for components to validate a proposed configuration. */
   readonly validationTimeoutMs?: number;
   /**
@@ -73,6 +85,25 @@ class OperationError extends Error {
   }
 }
 
+/**
+ * JSON for an event, keeping what the publisher sent: a number too large for a double (`1e999`) parses
+ * to Infinity, which JSON.stringify would turn into null. It goes out as `1e999` again, so the
+ * subscriber judges the value that was published (Ingest refuses it as non_finite).
+ */
+const NON_FINITE = `\u0000nonfinite-${randomBytes(6).toString('hex')}`;
+const NON_FINITE_TEXT = new RegExp(`"\\\\u0000nonfinite-${NON_FINITE.slice(-12)}([+-])"`, 'g');
+function eventJson(event: unknown): string {
+  let found = false;
+  const text = JSON.stringify(event, (_key, v: unknown) => {
+    if (typeof v !== 'number' || Number.isFinite(v)) return v;
+    found = true;
+    return `${NON_FINITE}${v > 0 ? '+' : '-'}`;
+  });
+  return found
+    ? text.replace(NON_FINITE_TEXT, (_m, sign: string) => (sign === '+' ? '1e999' : '-1e999'))
+    : text;
+}
+
 const OP = 'aws.greengrass#';
 const VALIDATION_OPERATIONS = new Set([
   `${OP}SubscribeToValidateConfigurationUpdates`,
@@ -95,6 +126,7 @@ export class LocalIpcHost extends EventEmitter {
   private readonly validators = new Set<Validator>();
   private readonly pendingReports = new Map<string, (status: string, message: string | undefined) => void>();
   private readonly log: Logger;
+  private refusedConnections = 0;
 
   constructor(private readonly options: IpcHostOptions) {
     super();
@@ -156,7 +188,7 @@ export class LocalIpcHost extends EventEmitter {
   }
 
   async start(): Promise<void> {
-    mkdirSync(dirname(this.options.socketPath), { recursive: true });
+    mkdirSync(dirname(this.options.socketPath), { recursive: true, mode: 0o700 });
     rmSync(this.options.socketPath, { force: true }); // a stale socket from a killed host
     const server = createServer((socket) => this.accept(socket));
     this.server = server;
@@ -180,6 +212,20 @@ export class LocalIpcHost extends EventEmitter {
   }
 
   private accept(socket: Socket): void {
+    const unauthenticated = [...this.connections].filter((c) => c.identity === undefined).length;
+    if (
+      this.connections.size >= (this.options.maxConnections ?? 256) ||
+      unauthenticated >= (this.options.maxUnauthenticated ?? 32)
+    ) {
+      this.refusedConnections += 1;
+      if (this.refusedConnections === 1 || this.refusedConnections % 100 === 0)
+        this.log.warn(
+          { connections: this.connections.size, unauthenticated, refused: this.refusedConnections },
+          'refusing IPC connection: too many connections',
+        );
+      socket.destroy();
+      return;
+    }
     const connection = new IpcConnection(
       socket,
       {
@@ -188,7 +234,13 @@ export class LocalIpcHost extends EventEmitter {
         connectionClosed: (c) => this.connections.delete(c),
       },
       this.log,
-      this.options.maxPendingWriteBytes ?? 8 * 1024 * 1024,
+      {
+        ...DEFAULT_CONNECTION_LIMITS,
+        ...(this.options.maxPendingWriteBytes === undefined
+          ? {}
+          : { maxPendingWriteBytes: this.options.maxPendingWriteBytes }),
+        ...this.options.connectionLimits,
+      },
     );
     this.connections.add(connection);
   }
@@ -400,7 +452,7 @@ export class LocalIpcHost extends EventEmitter {
             payload.kind === 'json'
               ? { jsonMessage: { message: payload.message, context: { topic } } }
               : { binaryMessage: { message: payload.base64, context: { topic } } };
-          connection.sendEvent(streamId, eventShape, JSON.stringify(event));
+          connection.sendEvent(streamId, eventShape, eventJson(event));
         },
       };
       connection.respond(streamId, responseShape, { topicName: filter }, false);
@@ -434,7 +486,16 @@ export class LocalIpcHost extends EventEmitter {
       const keyPath = Array.isArray(req['keyPath']) ? (req['keyPath'] as unknown[]).map(String) : [];
       if (!('valueToMerge' in req))
         throw new OperationError(ERROR_SHAPES.invalidArguments, 'valueToMerge is required');
-      if (keyPath[0] === 'accessControl')
+      // A component must not grant itself topics: accessControl changes only with a deployment, at
+      // whatever key path a merge would reach it (the Java nucleus also ignores the case of keys).
+      const value = req['valueToMerge'];
+      const touchesAcl =
+        (keyPath[0] !== undefined && keyPath[0].toLowerCase() === 'accesscontrol') ||
+        (keyPath.length === 0 &&
+          typeof value === 'object' &&
+          value !== null &&
+          Object.keys(value).some((k) => k.toLowerCase() === 'accesscontrol'));
+      if (touchesAcl)
         throw new OperationError(
           ERROR_SHAPES.unauthorized,
           'accessControl can only change through a deployment',

@@ -39,6 +39,10 @@ export interface LauncherOptions {
    * them. Absent: artifacts are bundled from the sources, with the project's node_modules on NODE_PATH.
    */
   readonly prebuiltArtifactsDir?: string;
+  /** The architecture the nucleus would report (default: this machine's), e.g. `aarch64` under qemu. */
+  readonly architecture?: string;
+  /** Directories put before PATH for the components (e.g. one whose `node` runs another platform's). */
+  readonly pathPrefix?: readonly string[];
 }
 
 interface Supervised {
@@ -130,7 +134,10 @@ export class ComponentLauncher {
   async launch(names: readonly string[]): Promise<void> {
     for (const name of this.ordered(names)) {
       const recipe = this.recipes.get(name) as Recipe;
-      const manifest = selectManifest(recipe);
+      const manifest =
+        this.options.architecture === undefined
+          ? selectManifest(recipe)
+          : selectManifest(recipe, 'linux', this.options.architecture);
       if (manifest === undefined) throw new Error(`${name}: no manifest matches this platform`);
       const configuration = deepMerge(
         defaultConfiguration(recipe),
@@ -138,8 +145,8 @@ export class ComponentLauncher {
       ) as JsonTree;
       if (this.options.host.component(name) === undefined)
         this.options.host.addComponent(name, configuration);
-      mkdirSync(this.workPath(name), { recursive: true });
-      mkdirSync(join(this.options.rootDir, 'logs'), { recursive: true });
+      mkdirSync(this.workPath(name), { recursive: true, mode: 0o700 });
+      mkdirSync(join(this.options.rootDir, 'logs'), { recursive: true, mode: 0o700 });
       if (this.options.prebuiltArtifactsDir === undefined)
         await buildLocalArtifacts(this.options.projectRoot, manifest, this.decompressedPath(recipe));
       else unpackArtifacts(this.options.prebuiltArtifactsDir, manifest, this.decompressedPath(recipe));
@@ -164,7 +171,9 @@ export class ComponentLauncher {
   private environment(s: Supervised, stepEnv: Record<string, string>): NodeJS.ProcessEnv {
     const component = this.options.host.component(s.name);
     const env: NodeJS.ProcessEnv = {
-      PATH: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
+      PATH: [...(this.options.pathPrefix ?? []), process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin'].join(
+        ':',
+      ),
       HOME: process.env['HOME'] ?? '/root',
       LANG: process.env['LANG'] ?? 'C.UTF-8',
       // Bundles built from the sources find the project's native modules; built artifacts carry their own.
@@ -201,7 +210,7 @@ export class ComponentLauncher {
 
   private spawnStep(s: Supervised, script: string, env: NodeJS.ProcessEnv): ChildProcess {
     const command = this.interpolate(s, script);
-    const logFd = openSync(this.logPath(s.name), 'a');
+    const logFd = openSync(this.logPath(s.name), 'a', 0o600);
     try {
       // A process group of its own, so signals reach the whole tree, not just the shell.
       return spawn('/bin/sh', ['-c', command], {
@@ -218,7 +227,7 @@ export class ComponentLauncher {
   /** The host's own lines in a component's log; a failure to write them must not disturb supervision. */
   private note(s: Supervised, line: string): void {
     try {
-      const fd = openSync(this.logPath(s.name), 'a');
+      const fd = openSync(this.logPath(s.name), 'a', 0o600);
       try {
         writeSync(
           fd,
