@@ -4,6 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { demoBudgetBenchmark } from './demo-budget';
 import { inferenceBenchmark } from './inference';
 import { encodingBenchmark } from './encoding';
 import { ingestBenchmark } from './ingest';
@@ -20,6 +21,7 @@ const BENCHMARKS: Record<string, (args: readonly string[]) => Promise<Record<str
   replay: replayBenchmark,
   encoding: encodingBenchmark,
   inference: inferenceBenchmark,
+  'demo-budget': demoBudgetBenchmark,
 };
 
 async function main(): Promise<void> {

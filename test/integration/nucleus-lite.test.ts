@@ -145,7 +145,7 @@ function pubsub(id: string, operation: string, resources: readonly string[]): Js
     const sim = new PumpSimulator(20261203, ['pump-1', 'pump-2'], Date.now() - count * 1_000);
     const out: { topic: string; message: Record<string, number> }[] = [];
     for (let t = 0; t < count; t++) {
-      if (fault && t === Math.floor(count / 2)) sim.injectFault('pump-1', 'valve', 60);
+      if (fault && t === Math.floor(count / 2)) sim.injectFault('pump-1', 'valve', 60_000);
       for (const r of sim.next())
         out.push({ topic: `sensors/${r.deviceId}/telemetry`, message: { ts: r.tsMs, ...r.measurements } });
     }
