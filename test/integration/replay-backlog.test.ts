@@ -29,7 +29,8 @@ describe('Replay: a backlog drained over several links', () => {
     );
     const hourAgo = Date.now() - 3_600_000;
     const ids: string[] = [];
-    for (let i = 0; i < 6; i++)
+    // Large enough that the drain cannot finish while a busy test process looks away.
+    for (let i = 0; i < 20; i++)
       ids.push(
         ...rig.store.append(
           Array.from({ length: 10_000 }, (_, n) => telemetry(hourAgo + i * 10_000 + n, n, 'pump/history')),
