@@ -31,6 +31,7 @@ import { argValue } from '../dev/args';
 import { loadRecipe } from '../shared/src/runtime/host/recipe';
 import {
   componentOfArtifact,
+  copyFilesBesideBundle,
   NATIVE_EXTERNALS,
   writeBuildInfo,
 } from '../shared/src/runtime/host/local-artifacts';
@@ -248,8 +249,7 @@ export async function buildComponents(
           abiBound: natives.includes('better-sqlite3'),
           glibc: requiredGlibc(stage),
         });
-        const models = join(ROOT, 'components', name, 'models');
-        if (existsSync(models)) cpSync(models, join(stage, 'models'), { recursive: true });
+        copyFilesBesideBundle(join(ROOT, 'components', name), stage);
         const zip = join(outDir, 'artifacts', `${artifact}.zip`);
         mkdirSync(dirname(zip), { recursive: true });
         rmSync(zip, { force: true });

@@ -60,7 +60,7 @@ describe('gdk projects', () => {
     // The zips the build step copies (their contents are the artifact test's business, not this one's).
     const source = join(tempDir(), 'artifacts');
     mkdirSync(source);
-    for (const c of ['buffer', 'ingest', 'replay', 'inference'])
+    for (const c of ['buffer', 'ingest', 'replay', 'inference', 'status'])
       for (const p of ['aarch64', 'amd64']) writeFileSync(join(source, `${c}-${p}.zip`), `${c} ${p}`);
     const projects = writeGdkProjects(join(tempDir(), 'gdk'), source);
     expect([...projects.keys()].sort()).toEqual([
@@ -68,6 +68,7 @@ describe('gdk projects', () => {
       'com.edgedr.Inference',
       'com.edgedr.Ingest',
       'com.edgedr.Replay',
+      'com.edgedr.Status',
     ]);
     const shared = Object.values(
       (JSON.parse(readFileSync(join(REPO_ROOT, 'gdk-config.json'), 'utf8')) as GdkConfig).component,
