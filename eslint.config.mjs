@@ -1,6 +1,17 @@
 // @ts-check
+import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+/** Modules that do I/O: a component's pure core (`src/core/`) may import none of them. */
+const IO_MODULES = [
+  ...builtinModules.filter((m) => !m.startsWith('_')),
+  'better-sqlite3',
+  'aws-iot-device-sdk-v2',
+  'aws-crt',
+  'mqtt',
+  'onnxruntime-node',
+];
 
 export default tseslint.config(
   {
@@ -11,6 +22,8 @@ export default tseslint.config(
       'coverage/**',
       'bench-results/**',
       'greengrass-build/**',
+      'build/**',
+      'cdk.out/**',
     ],
   },
   js.configs.recommended,
@@ -27,6 +40,23 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       eqeqeq: ['error', 'always'],
+    },
+  },
+  {
+    // Cores are pure: (state, input, nowMs) -> { state, effects }. I/O belongs to adapters and shells.
+    files: ['components/*/src/core/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', ...IO_MODULES.flatMap((m) => [m, `${m}/*`])],
+              message: 'a core does no I/O: pass what it needs in, or return an effect for the shell to run',
+            },
+          ],
+        },
+      ],
     },
   },
   {

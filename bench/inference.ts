@@ -4,25 +4,81 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultModelPath, readModelFile } from '../components/inference/src/adapters/model-files';
 import { OnnxAnomalyModel } from '../components/inference/src/adapters/onnx-model';
-import { DEFAULT_MEASUREMENTS } from '../components/inference/src/config';
-import { featureNames, slidingWindowFeatures } from '../components/inference/src/core/features';
-import { DEFAULT_FIT, fitPca, pcaToOnnx, scorePca } from '../components/inference/src/core/pca';
+import { inferenceConfigSchema } from '../components/inference/src/config';
+import { initialState, step, type LiveRecord } from '../components/inference/src/core/inference';
+import { windowsOf } from '../components/inference/src/core/windows';
+import { corePolicy } from '../components/inference/src/policy';
+import { fitPca, pcaToOnnx, scorePca } from '../components/inference/src/core/pca';
 import { PumpSimulator } from '../dev/pump-simulator';
+import { pssBytes } from '../dev/memory';
 import { nodePidInGroup, rssBytes } from '../dev/proc';
 import { benchGateway, option } from './common';
 import { fmt, printTable } from './table';
 
-const FEATURES = featureNames(DEFAULT_MEASUREMENTS);
+const CONFIG = inferenceConfigSchema.parse({});
+const POLICY = corePolicy(CONFIG);
+const FEATURES = POLICY.features;
 const SOURCE_DIR = join(__dirname, '..', 'components', 'inference', 'src');
 
 function simulatedWindows(count: number, seed: number): number[][] {
   const sim = new PumpSimulator(seed, ['pump'], 0);
-  const rows: number[][] = [];
-  for (let i = 0; i < count + 4; i++) {
+  const readings = Array.from({ length: count + CONFIG.window.size - 1 }, () => {
     const r = sim.next()[0]!;
-    rows.push(DEFAULT_MEASUREMENTS.map((m) => r.measurements[m]!));
+    return { tsMs: r.tsMs, values: CONFIG.measurements.map((m) => r.measurements[m]!) };
+  });
+  return windowsOf(readings, POLICY.window).map((w) => w.window.features);
+}
+
+/**
+ * The whole per-window path as the component runs it: readings of 20 pumps through the core (windows,
+ * detrending, features), one onnxruntime call per 64 windows, and the scores back through the episodes.
+ * Microseconds per window.
+ */
+async function corePathUs(model: OnnxAnomalyModel, readings: number): Promise<number> {
+  const assets = 20;
+  const sim = new PumpSimulator(
+    6,
+    Array.from({ length: assets }, (_, i) => `pump-${i}`),
+    0,
+  );
+  const batches: LiveRecord[][] = [];
+  for (let t = 0; t < readings / assets; t++)
+    batches.push(
+      sim.next().map((r) => ({
+        stream: 'telemetry',
+        lane: 'telemetry',
+        deviceId: r.deviceId,
+        tsMs: r.tsMs,
+        body: r.measurements,
+      })),
+    );
+  let state = initialState(new Map([[null, model.info]]));
+  let windows = 0;
+  const started = performance.now();
+  for (let i = 0; i < batches.length; i += 4) {
+    // Four readings of every pump per live batch: 80 readings, flushed as calls of at most 64 windows.
+    state = step(state, POLICY, { kind: 'records', records: batches.slice(i, i + 4).flat() }, 0).state;
+    const flushed = step(state, POLICY, { kind: 'flush' }, 0);
+    state = flushed.state;
+    for (const e of flushed.effects) {
+      if (e.kind !== 'score') continue;
+      const out = await model.score(e.windows.map((w) => w.features));
+      windows += e.windows.length;
+      state = step(
+        state,
+        POLICY,
+        {
+          kind: 'scored',
+          info: model.info,
+          windows: e.windows,
+          score: out.score,
+          contributions: out.contributions,
+        },
+        0,
+      ).state;
+    }
   }
-  return slidingWindowFeatures(rows, 5);
+  return ((performance.now() - started) * 1_000) / Math.max(1, windows);
 }
 
 const percentile = (sorted: readonly number[], p: number): number =>
@@ -51,7 +107,13 @@ async function componentRss(
   readings: number,
   assets: number,
   rate: number,
-): Promise<{ rssMb: number; startMb: number; windowsScored: number }> {
+): Promise<{
+  rssMb: number;
+  startMb: number;
+  windowsScored: number;
+  pssFirstThirdMaxMb: number;
+  pssLastThirdMaxMb: number;
+}> {
   const root = mkdtempSync(join(tmpdir(), 'ggdr-inference-bench-'));
   const { host, launcher, close } = await benchGateway(root, {
     'com.edgedr.Inference': { calibration: { onStart: false }, metricsIntervalMs: 250 },
@@ -71,6 +133,13 @@ async function componentRss(
     const ids = Array.from({ length: assets }, (_, i) => `pump-${i}`);
     const sim = new PumpSimulator(5, ids, Date.now() - readings * 1000);
     const started = Date.now();
+    // PSS every second while it runs: a garbage-collected heap saws, a leak climbs.
+    const pss: number[] = [];
+    const sampler = setInterval(() => {
+      const pid = nodePidInGroup(launcher.pid('com.edgedr.Inference') ?? -1);
+      const bytes = pid === undefined ? null : pssBytes(pid);
+      if (bytes !== null) pss.push(bytes / 1e6);
+    }, 1_000);
     let seq = 0;
     for (let t = 0; t < readings / assets; t++) {
       const records = sim.next().map((r) => ({
@@ -91,8 +160,17 @@ async function componentRss(
     const expected = readings - assets * 4;
     const deadline = Date.now() + 120_000;
     while (windowsScored < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    clearInterval(sampler);
     const pid = nodePidInGroup(launcher.pid('com.edgedr.Inference') ?? -1) ?? 0;
-    return { rssMb: rssBytes(pid) / 1e6, startMb, windowsScored };
+    const third = Math.max(1, Math.floor(pss.length / 3));
+    const maxOf = (v: number[]): number => (v.length === 0 ? 0 : Math.max(...v));
+    return {
+      rssMb: rssBytes(pid) / 1e6,
+      startMb,
+      windowsScored,
+      pssFirstThirdMaxMb: maxOf(pss.slice(0, third)),
+      pssLastThirdMaxMb: maxOf(pss.slice(-third)),
+    };
   } finally {
     await close();
     rmSync(root, { recursive: true, force: true });
@@ -122,12 +200,14 @@ export async function inferenceBenchmark(args: readonly string[]): Promise<Recor
   const sixtyFour = await callTimes(model!, windows, 64, Math.max(100, Math.floor(rounds / 4)));
   const batch64PerWindowUs = percentile(sixtyFour, 0.5) / 64;
   const windowsPerSec = (64 * sixtyFour.length) / (sixtyFour.reduce((a, b) => a + b, 0) / 1e6);
+  await corePathUs(model!, 4_000); // warm-up
+  const corePerWindowUs = await corePathUs(model!, 40_000);
   await model!.release();
 
   // Calibration as the component does it: fit 1,000 windows, export, load, check against the reference.
   const calibrationWindows = simulatedWindows(1_000, 4);
   const t = performance.now();
-  const fit = fitPca(FEATURES, calibrationWindows, { ...DEFAULT_FIT, alpha: 0.999 });
+  const fit = fitPca(FEATURES, calibrationWindows, CONFIG.calibration.fit);
   const info = { ...file.info, modelId: 'bench', origin: 'bench' };
   const calibrated = await OnnxAnomalyModel.load(pcaToOnnx(fit, info), info, FEATURES);
   const check = await calibrated.score(calibrationWindows.slice(0, 256));
@@ -147,11 +227,19 @@ export async function inferenceBenchmark(args: readonly string[]): Promise<Recor
       `${fmt(percentile(sixtyFour, 0.5), 1)} / ${fmt(percentile(sixtyFour, 0.99), 1)} µs per call = ${fmt(batch64PerWindowUs, 2)} µs per window (target <= 100)`,
     ],
     ['windows/s at batch 64', fmt(windowsPerSec)],
+    [
+      'whole path per window: core (windows, detrending, features, episodes) + onnxruntime, 20 pumps',
+      `${fmt(corePerWindowUs, 2)} µs per window (target <= 100)`,
+    ],
     ['calibration: fit 1,000 windows, export, load, verify', `${fmt(calibrationMs, 1)} ms`],
     ['component RSS once running', `${fmt(component.startMb, 1)} MB`],
     [
       `component RSS after ${fmt(component.windowsScored)} windows of ${assets} pumps at ${fmt(rate)} readings/s`,
       `${fmt(component.rssMb, 1)} MB (target <= 120)`,
+    ],
+    [
+      'component PSS, highest in the first and the last third of the feed',
+      `${fmt(component.pssFirstThirdMaxMb, 1)} / ${fmt(component.pssLastThirdMaxMb, 1)} MB`,
     ],
   ]);
   return {
@@ -162,9 +250,12 @@ export async function inferenceBenchmark(args: readonly string[]): Promise<Recor
     batch64P99Us: Number(percentile(sixtyFour, 0.99).toFixed(1)),
     batch64PerWindowUs: Number(batch64PerWindowUs.toFixed(3)),
     windowsPerSec: Math.round(windowsPerSec),
+    corePathPerWindowUs: Number(corePerWindowUs.toFixed(2)),
     calibrationMs: Number(calibrationMs.toFixed(1)),
     rssMb: Number(component.rssMb.toFixed(1)),
     rssAtStartMb: Number(component.startMb.toFixed(1)),
+    pssFirstThirdMaxMb: Number(component.pssFirstThirdMaxMb.toFixed(1)),
+    pssLastThirdMaxMb: Number(component.pssLastThirdMaxMb.toFixed(1)),
     componentWindowsScored: component.windowsScored,
     componentReadingsPerSec: rate,
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },

@@ -7,6 +7,8 @@ import { ingestConfigSchema } from '../components/ingest/src/config';
 import { createMapper } from '../components/ingest/src/core/mapper';
 import { systemClock } from '../shared/src/clock';
 import { GroupCommitWriter, SqliteRecordStore, storeSettingsSchema } from '../shared/src/store';
+import mqtt from 'mqtt';
+import { mosquitto } from '../dev/mosquitto';
 import { nodePidInGroup, rssBytes } from '../dev/proc';
 import { benchGateway, option, pumpMeasurements } from './common';
 import { fmt, printTable } from './table';
@@ -153,12 +155,83 @@ async function endToEnd(
   }
 }
 
+/**
+ * (c) The local MQTT source, which acknowledges each reading to the broker only once committed: a real
+ * Mosquitto, a device publishing QoS 1 with `window` publishes in flight, readings/s committed. MQTT 5
+ * lets the source take `maxUnackedMessages` before acknowledging; with MQTT 3.1.1 Mosquitto's own limit
+ * (20 in flight) applies.
+ */
+async function mqttSource(count: number, protocolVersion: 4 | 5, window: number): Promise<number> {
+  const root = mkdtempSync(join(tmpdir(), 'ggdr-ingest-mqtt-'));
+  // Mosquitto keeps at most max_queued_messages (1,000 by default) beyond those in flight for a client
+  // and drops the rest: a site whose source acknowledges only after the commit sets it to 0 (no limit).
+  const broker = await mosquitto(root, ['max_queued_messages 0']);
+  const { host, launcher, close } = await benchGateway(root, {
+    'com.edgedr.Ingest': {
+      sources: {
+        ipcTopics: [],
+        mqtt: {
+          host: '127.0.0.1',
+          port: broker.port,
+          topics: ['sensors/#'],
+          clientId: `bench-ingest-${protocolVersion}`,
+          protocolVersion,
+          ...(protocolVersion === 4 ? { maxUnackedMessages: 20 } : {}),
+        },
+      },
+    },
+  });
+  try {
+    let committed = 0;
+    let lastCommit = 0;
+    host.subscribe('edgedr/ingest/live', (_t, payload) => {
+      if (payload.kind !== 'json') return;
+      committed += (payload.message as { records: unknown[] }).records.length;
+      lastCommit = Date.now();
+    });
+    await launcher.launch(['com.edgedr.Buffer', 'com.edgedr.Ingest']);
+    await launcher.waitForState('com.edgedr.Ingest', 'RUNNING', 30_000);
+    await new Promise((r) => setTimeout(r, 1_000)); // the source connects and subscribes
+    const device = await mqtt.connectAsync({
+      host: '127.0.0.1',
+      port: broker.port,
+      clientId: 'bench-device',
+    });
+    const input = payloads(count);
+    const started = Date.now();
+    try {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: window }, async () => {
+          while (next < input.length) {
+            const p = input[next++] as { topic: string; bytes: Buffer };
+            await device.publishAsync(p.topic, p.bytes, { qos: 1 });
+          }
+        }),
+      );
+      const deadline = Date.now() + 120_000;
+      while (committed < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      await device.endAsync(true);
+    }
+    if (committed < count) throw new Error(`only ${committed} of ${count} MQTT readings were committed`);
+    return count / ((lastCommit - started) / 1000);
+  } finally {
+    await close();
+    await broker.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 export async function ingestBenchmark(args: readonly string[]): Promise<Record<string, unknown>> {
   const count = option(args, 'records', 200_000);
   const e2eCount = option(args, 'e2e', 30_000);
   const window = option(args, 'window', 16);
+  const mqttCount = option(args, 'mqtt', 20_000);
   const a = await pipeline(count);
   const b = await endToEnd(e2eCount, window);
+  const mqtt5RecordsPerSec = mqttCount > 0 ? await mqttSource(mqttCount, 5, 100) : 0;
+  const mqtt311RecordsPerSec = mqttCount > 0 ? await mqttSource(mqttCount, 4, 100) : 0;
   const ratio = a.pipelineRecordsPerSec / a.appendRecordsPerSec;
   printTable(
     `ingest: ${count} readings in-process; ${e2eCount} end to end with ${window} publishes in flight`,
@@ -173,6 +246,10 @@ export async function ingestBenchmark(args: readonly string[]): Promise<Record<s
       [
         'publish to commit p50 / p99',
         `${fmt(b.publishToCommitP50Ms, 1)} / ${fmt(b.publishToCommitP99Ms, 1)} ms`,
+      ],
+      [
+        'local MQTT source, acknowledged after commit',
+        `MQTT 5: ${fmt(mqtt5RecordsPerSec)} records/s; MQTT 3.1.1 (20 in flight): ${fmt(mqtt311RecordsPerSec)} records/s`,
       ],
       [
         'Ingest RSS before / after the run',
@@ -190,6 +267,9 @@ export async function ingestBenchmark(args: readonly string[]): Promise<Record<s
     ipcRecordsPerSec: Math.round(b.ipcRecordsPerSec),
     publishToCommitP50Ms: Number(b.publishToCommitP50Ms.toFixed(1)),
     publishToCommitP99Ms: Number(b.publishToCommitP99Ms.toFixed(1)),
+    mqttRecords: mqttCount,
+    mqtt5RecordsPerSec: Math.round(mqtt5RecordsPerSec),
+    mqtt311RecordsPerSec: Math.round(mqtt311RecordsPerSec),
     ingestRssStartBytes: b.ingestRssStartBytes,
     ingestRssEndBytes: b.ingestRssEndBytes,
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },

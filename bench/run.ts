@@ -4,18 +4,24 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { demoBudgetBenchmark } from './demo-budget';
 import { inferenceBenchmark } from './inference';
+import { encodingBenchmark } from './encoding';
 import { ingestBenchmark } from './ingest';
 import { ipcBenchmark } from './ipc';
 import { replayBenchmark } from './replay';
 import { storeBenchmark } from './store';
+import { storeScaleBenchmark } from './store-scale';
 
 const BENCHMARKS: Record<string, (args: readonly string[]) => Promise<Record<string, unknown>>> = {
   store: storeBenchmark,
+  'store-scale': storeScaleBenchmark,
   ipc: ipcBenchmark,
   ingest: ingestBenchmark,
   replay: replayBenchmark,
+  encoding: encodingBenchmark,
   inference: inferenceBenchmark,
+  'demo-budget': demoBudgetBenchmark,
 };
 
 async function main(): Promise<void> {

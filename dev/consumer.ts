@@ -21,6 +21,25 @@ export interface ReceivedMessage {
   readonly atMs: number;
 }
 
+/** MQTT 5 over TLS to a local region's cloud-side listener as one of its certificate identities. */
+export function localClientOptions(
+  region: LocalRegion,
+  identity: string,
+  clientId: string,
+): mqtt.IClientOptions {
+  const files = region.files(identity);
+  return {
+    host: region.cloudEndpoint.host,
+    port: region.cloudEndpoint.port,
+    protocol: 'mqtts',
+    protocolVersion: 5,
+    clientId,
+    ca: readFileSync(files.caPath),
+    cert: readFileSync(files.certificatePath),
+    key: readFileSync(files.privateKeyPath),
+  };
+}
+
 /**
  * The cloud side of a local region: an MQTT 5 client with its own certificate that receives batches
  * (decoded with the suite's envelope decoder), presence, shadow updates and command replies, and can
@@ -53,16 +72,8 @@ export class RegionConsumer {
     identity: string,
     topics: readonly string[],
   ): Promise<RegionConsumer> {
-    const files = region.files(identity);
     const client = mqtt.connect({
-      host: region.cloudEndpoint.host,
-      port: region.cloudEndpoint.port,
-      protocol: 'mqtts',
-      protocolVersion: 5,
-      clientId: `${identity}-${region.name}-${process.pid}`,
-      ca: readFileSync(files.caPath),
-      cert: readFileSync(files.certificatePath),
-      key: readFileSync(files.privateKeyPath),
+      ...localClientOptions(region, identity, `${identity}-${region.name}-${process.pid}`),
       rejectUnauthorized: true,
       reconnectPeriod: 100,
       connectTimeout: 5_000,

@@ -55,6 +55,8 @@ export interface RegionOptions {
   readonly acl: Readonly<Record<string, readonly string[]>>;
   /** Run the broker in a network namespace of its own (root, iproute2 and nftables; see netns.ts). */
   readonly ownNetwork?: boolean;
+  /** Log every connection and disconnection with its client id (in the broker's log file). */
+  readonly logConnections?: boolean;
 }
 
 /** The topics the suite's Replay client needs for `thing`, as a least-privilege IoT policy would grant. */
@@ -89,10 +91,17 @@ async function regionOn(
       .map(([user, topics]) => [`user ${user}`, ...topics.map((t) => `topic readwrite ${t}`), ''].join('\n'))
       .join('\n'),
   );
-  const broker = await mosquitto(dir, [`acl_file ${aclPath}`], {
-    listenerConfig: tlsListenerConfig(pki),
-    ...(link === undefined ? {} : { network: link }),
-  });
+  const broker = await mosquitto(
+    dir,
+    [
+      `acl_file ${aclPath}`,
+      ...(options.logConnections === true ? ['log_type notice', 'connection_messages true'] : []),
+    ],
+    {
+      listenerConfig: tlsListenerConfig(pki),
+      ...(link === undefined ? {} : { network: link }),
+    },
+  );
   const signal = (sig: NodeJS.Signals): void => {
     broker.process()?.kill(sig);
   };

@@ -1,15 +1,16 @@
 /**
- * SKAB's scores, implemented from their definitions (SKAB README, "How SKAB scores").
+ * SKAB's scores, as SKAB's own scorer computes them (SKAB README, "How SKAB scores").
  *
  * Outlier score: point-wise confusion counts pooled over files; F1 = TP / (TP + (FP + FN) / 2),
  * FAR = FP / (FP + TN) in %, MAR = FN / (FN + TP) in %.
  *
- * Changepoint score (NAB style): predicted changepoints are the alarm's 0→1 and 1→0 transitions. Each true
- * changepoint opens a window from itself to `windowMs` after it. Only the first prediction inside a window
- * counts, weighted on a tanh curve from the true-positive weight at the window's start down to the
- * false-positive weight at its end: w(p) = tp + (fp − tp) · tanh(5p) / tanh(5), p ∈ [0, 1] the position in
- * the window. A window without a prediction costs the false-negative weight; a prediction in no window
- * costs the false-positive weight. A prediction inside overlapping windows belongs to the earliest one.
+ * Changepoint score (NAB style): predicted changepoints are the alarm's transitions, the first point
+ * included when the alarm is on there. Each true changepoint opens a window from itself to `windowMs`
+ * after it; a window that reaches into the next one makes that one start where it ends. Only the first
+ * prediction inside a window counts, weighted by SKAB's S-curve centred in the window,
+ * A_fp + (A_tp − A_fp) · (1 − tanh(π(p − ½)) / tanh(π/2)) / 2 read on a 1000-point grid over the window
+ * position p ∈ [0, 1]: A_tp at the start, (A_tp + A_fp) / 2 in the middle, A_fp at the end. A window
+ * without a prediction costs A_fn; a prediction in no window costs A_fp.
  * Score = 100 (S − S_null) / (S_perfect − S_null), where S_null misses every window and S_perfect detects
  * each at its start; S, S_null and S_perfect are summed over files before the ratio.
  */
@@ -67,9 +68,13 @@ export const PROFILES = {
   lowFn: { tp: 1, fp: -0.11, fn: -2 },
 } as const satisfies Record<string, Profile>;
 
-/** Times (ms) where a boolean series changes value. */
+/**
+ * Predicted changepoints as SKAB derives them from an alarm series: `|diff(alarm)|`, with the first point
+ * counting as a changepoint when the alarm is already on there. Returns their times (ms).
+ */
 export function transitions(timesMs: readonly number[], series: readonly boolean[]): number[] {
   const out: number[] = [];
+  if (series[0] === true) out.push(timesMs[0]!);
   for (let i = 1; i < series.length; i++) if (series[i] !== series[i - 1]) out.push(timesMs[i]!);
   return out;
 }
@@ -80,32 +85,66 @@ export interface NabParts {
   readonly perfectScore: number;
 }
 
-/** One file's raw NAB sums for a profile. */
+export interface NabWindow {
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+/**
+ * SKAB's scoring windows ("righter"): from each true changepoint to `windowMs` after it, in order; a window
+ * that reaches the next one's start ("cut right window") makes the next one start where it ends.
+ */
+export function nabWindows(trueChangepointsMs: readonly number[], windowMs: number): NabWindow[] {
+  const sorted = [...trueChangepointsMs].sort((a, b) => a - b);
+  const windows = sorted.map((t) => ({ startMs: t, endMs: t + windowMs }));
+  for (let i = 0; i + 1 < windows.length; i++)
+    if (windows[i]!.endMs >= windows[i + 1]!.startMs)
+      windows[i + 1] = { startMs: windows[i]!.endMs, endMs: windows[i + 1]!.endMs };
+  return windows;
+}
+
+/** SKAB's grid over a window: 1000 points from -π/2 to π/2. */
+const NAB_GRID = 1_000;
+
+/**
+ * The weight of the first detection in a window, at position p = (t - start) / (end - start): SKAB's
+ * S-curve `A_fp + (A_tp - A_fp) · (1 - tanh(x) / tanh(π/2)) / 2`, read on its 1000-point grid at index
+ * floor(p · 1000) (the last point for p = 1), where grid point i is x = -π/2 + π i / 999.
+ */
+export function nabWeight(p: number, profile: Profile): number {
+  const index = Math.min(NAB_GRID - 1, Math.max(0, Math.trunc(p * NAB_GRID)));
+  const x = -Math.PI / 2 + (Math.PI * index) / (NAB_GRID - 1);
+  const half = (profile.tp - profile.fp) / 2;
+  return half * (1 - Math.tanh(x) / Math.tanh(Math.PI / 2)) + profile.fp;
+}
+
+/**
+ * One file's raw NAB sums for a profile, by SKAB's rules: in each window (both ends included) only the
+ * first prediction counts, weighted by `nabWeight`; a window without one costs `fn`; a prediction before
+ * the first window, between two windows or after the last costs `fp` each. A prediction exactly on a
+ * boundary that two windows share counts in both, as in SKAB's scorer.
+ */
 export function nabParts(
   trueChangepointsMs: readonly number[],
   predictedMs: readonly number[],
   windowMs: number,
   profile: Profile,
 ): NabParts {
-  const windows = [...trueChangepointsMs]
-    .sort((a, b) => a - b)
-    .map((start) => ({ start, end: start + windowMs }));
-  const firstIn = new Array<number | undefined>(windows.length).fill(undefined);
+  const windows = nabWindows(trueChangepointsMs, windowMs);
+  const predicted = [...predictedMs].sort((a, b) => a - b);
   let score = 0;
-  for (const t of [...predictedMs].sort((a, b) => a - b)) {
-    const w = windows.findIndex((win) => t >= win.start && t <= win.end);
-    if (w < 0) score += profile.fp;
-    else if (firstIn[w] === undefined) firstIn[w] = t;
-  }
-  windows.forEach((win, i) => {
-    const t = firstIn[i];
-    if (t === undefined) {
-      score += profile.fn;
-      return;
+  windows.forEach((w) => {
+    const first = predicted.find((t) => t >= w.startMs && t <= w.endMs);
+    if (first === undefined) score += profile.fn;
+    else {
+      const span = w.endMs - w.startMs;
+      score += nabWeight(span > 0 ? (first - w.startMs) / span : 0, profile);
     }
-    const p = windowMs === 0 ? 0 : (t - win.start) / windowMs;
-    score += profile.tp + ((profile.fp - profile.tp) * Math.tanh(5 * p)) / Math.tanh(5);
   });
+  // Windows are ordered and, after the cut, never overlap: what lies in none is before the first, between
+  // two or after the last.
+  const outside = predicted.filter((t) => !windows.some((w) => t >= w.startMs && t <= w.endMs));
+  score += profile.fp * outside.length;
   return {
     score,
     nullScore: windows.length * profile.fn,

@@ -1,9 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { OnnxAnomalyModel } from '../components/inference/src/adapters/onnx-model';
-import { PersistenceFilter } from '../components/inference/src/core/alarm';
-import { featureNames, windowFeatures } from '../components/inference/src/core/features';
-import { fitPca, pcaToOnnx, type FitOptions } from '../components/inference/src/core/pca';
+import type { InferenceConfig } from '../components/inference/src/config';
+import { windowsOf } from '../components/inference/src/core/windows';
+import { corePolicy } from '../components/inference/src/policy';
+import { runDetector } from './driver';
 import {
   addConfusion,
   confusion,
@@ -16,144 +14,78 @@ import {
   type NabParts,
   type OutlierScore,
 } from './metrics';
+import type { SkabFile } from './skab-data';
 
-export const SKAB_MEASUREMENTS = [
-  'Accelerometer1RMS',
-  'Accelerometer2RMS',
-  'Current',
-  'Pressure',
-  'Temperature',
-  'Thermocouple',
-  'Voltage',
-  'Volume Flow RateRMS',
-];
-
-export interface SkabRow {
-  readonly tsMs: number;
-  readonly values: number[];
-  readonly anomaly: boolean;
-  readonly changepoint: boolean;
-}
-
-export interface SkabFile {
-  readonly name: string;
-  readonly rows: SkabRow[];
-}
-
-/** Reads one SKAB CSV (`;`-separated, header row, CRLF, `YYYY-MM-DD hh:mm:ss` times). */
-export function readSkabCsv(path: string): SkabFile {
-  const lines = readFileSync(path, 'utf8')
-    .split(/\r?\n/)
-    .filter((l) => l.trim() !== '');
-  const header = (lines[0] ?? '').split(';');
-  const col = (name: string): number => {
-    const i = header.indexOf(name);
-    if (i < 0) throw new Error(`${path}: no column ${name}`);
-    return i;
-  };
-  const ts = col('datetime');
-  const measured = SKAB_MEASUREMENTS.map(col);
-  const anomaly = header.indexOf('anomaly');
-  const changepoint = header.indexOf('changepoint');
-  const rows = lines.slice(1).map((line, i) => {
-    const cells = line.split(';');
-    const tsMs = Date.parse(`${(cells[ts] ?? '').replace(' ', 'T')}Z`);
-    const values = measured.map((c) => Number(cells[c]));
-    if (!Number.isFinite(tsMs) || values.some((v) => !Number.isFinite(v)))
-      throw new Error(`${path}: row ${i + 2} is not a reading`);
-    return {
-      tsMs,
-      values,
-      anomaly: anomaly >= 0 && Number(cells[anomaly]) === 1,
-      changepoint: changepoint >= 0 && Number(cells[changepoint]) === 1,
-    };
-  });
-  return { name: basename(path), rows };
-}
-
-export function readSkabDir(dir: string): SkabFile[] {
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.csv'))
-    .sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10) || a.localeCompare(b))
-    .map((f) => readSkabCsv(join(dir, f)));
-}
-
-export interface DetectorSettings {
-  /** Readings per window. */
-  readonly window: number;
-  readonly fit: FitOptions;
-  readonly persistence: { readonly k: number; readonly n: number };
-  readonly threshold: number;
-}
+/** SKAB's protocol: the first 400 rows of each file are the training (normal) part, the rest is scored. */
+export const TRAIN_ROWS = 400;
+/** SKAB's changepoint windows: 60 s after each true changepoint. */
+export const NAB_WINDOW_MS = 60_000;
 
 export interface FileResult {
+  readonly group: string;
   readonly name: string;
+  readonly labelled: boolean;
   readonly confusion: Confusion;
   readonly nab: Record<keyof typeof PROFILES, NabParts>;
-  /** Per test row: score and alarm. */
-  readonly scores: number[];
+  /** Per row of the whole file: time, score (null: no window ends there), alarm, label. */
+  readonly times: number[];
+  readonly scores: (number | null)[];
   readonly alarms: boolean[];
+  readonly anomalies: boolean[];
+  readonly events: Record<string, unknown>[];
+  /** The row from which the calibrated model scored, or null when calibration never completed. */
+  readonly calibratedAt: number | null;
 }
 
 /**
- * SKAB's protocol for one file: calibrate on the first `trainRows` rows (the windows that lie inside
- * them), then score every later row with the window that ends at it, through the exported ONNX model,
- * and turn scores into alarms with the persistence filter, as the component does.
+ * SKAB's protocol for one file, run by the component's own core: its first `trainRows` rows are the
+ * calibration (the windows that lie inside them), every later row is scored with the window that ends
+ * at it through the exported ONNX model, and alarms come from the component's episodes (persistence
+ * filter, new normal). A calibration the screen refuses starts again, as on a gateway, and its rows
+ * then carry no alarm.
  */
 export async function evaluateFile(
+  group: string,
   file: SkabFile,
-  settings: DetectorSettings,
-  trainRows = 400,
+  config: InferenceConfig,
+  trainRows = TRAIN_ROWS,
 ): Promise<FileResult> {
-  const w = settings.window;
-  const values = file.rows.map((r) => r.values);
-  const windowAt = (end: number): number[] => windowFeatures(values.slice(end - w + 1, end + 1));
-  const train: number[][] = [];
-  for (let end = w - 1; end < trainRows; end++) train.push(windowAt(end));
-  const features = featureNames(SKAB_MEASUREMENTS);
-  const pca = fitPca(features, train, settings.fit);
-  const info = {
-    modelId: `skab-${file.name}`,
-    version: '1',
-    features,
-    threshold: settings.threshold,
-    origin: 'calibration',
-    createdAtMs: 0,
-  };
-  const model = await OnnxAnomalyModel.load(pcaToOnnx(pca, info), info, features);
+  const readings = file.rows.map((r) => ({ tsMs: r.tsMs, values: r.values }));
+  const calibrationWindows = windowsOf(readings.slice(0, trainRows), corePolicy(config).window).length;
+  const run = await runDetector(config, file.name, readings, calibrationWindows);
   const test = file.rows.slice(trainRows);
-  let scores: number[];
-  try {
-    const batch = test.map((_, i) => windowAt(trainRows + i));
-    scores = Array.from((await model.score(batch)).score);
-  } finally {
-    await model.release();
-  }
-  const filter = new PersistenceFilter({ ...settings.persistence, threshold: settings.threshold });
-  const alarms = scores.map((s) => {
-    filter.push(s);
-    return filter.active;
-  });
+  const alarms = run.alarms.slice(trainRows);
   const times = test.map((r) => r.tsMs);
   const predicted = transitions(times, alarms);
   const truth = test.filter((r) => r.changepoint).map((r) => r.tsMs);
   const nab = Object.fromEntries(
-    Object.entries(PROFILES).map(([name, profile]) => [name, nabParts(truth, predicted, 60_000, profile)]),
+    Object.entries(PROFILES).map(([name, profile]) => [
+      name,
+      nabParts(truth, predicted, NAB_WINDOW_MS, profile),
+    ]),
   ) as Record<keyof typeof PROFILES, NabParts>;
   return {
+    group,
     name: file.name,
+    labelled: file.labelled,
     confusion: confusion(
       test.map((r) => r.anomaly),
       alarms,
     ),
     nab,
-    scores,
-    alarms,
+    times: file.rows.map((r) => r.tsMs),
+    scores: run.scores,
+    alarms: run.alarms,
+    anomalies: file.rows.map((r) => r.anomaly),
+    events: run.events,
+    calibratedAt: run.calibratedAt,
   };
 }
 
 export interface Summary {
+  readonly files: number;
   readonly outlier: OutlierScore;
+  readonly confusion: Confusion;
   readonly changepoint: { readonly standard: number; readonly lowFp: number; readonly lowFn: number };
 }
 
@@ -161,7 +93,9 @@ export function summarise(results: readonly FileResult[]): Summary {
   const pooled = results.reduce((a, r) => addConfusion(a, r.confusion), { tp: 0, fp: 0, fn: 0, tn: 0 });
   const cp = (p: keyof typeof PROFILES): number => nabScore(results.map((r) => r.nab[p]));
   return {
+    files: results.length,
     outlier: outlierScore(pooled),
+    confusion: pooled,
     changepoint: { standard: cp('standard'), lowFp: cp('lowFp'), lowFn: cp('lowFn') },
   };
 }

@@ -10,8 +10,8 @@
  *
  * better-sqlite3 has no aarch64 binary in its package: it is compiled for the target, either given
  * (`--sqlite-arm64`) or cross-compiled here with g++-aarch64-linux-gnu and node-gyp against this Node's
- * headers. Output: greengrass-build/artifacts/<name>-<platform>.zip (the names the recipes' manifests use)
- * and greengrass-build/size-report.json.
+ * headers. Output: build/artifacts/<name>-<platform>.zip (the names the recipes' manifests use) and
+ * build/size-report.json (never under greengrass-build/, which gdk empties: see build-paths.ts).
  */
 import { execFileSync } from 'node:child_process';
 import {
@@ -28,6 +28,7 @@ import { arch, homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { argValue } from '../dev/args';
+import { ARTIFACTS_VERSION_FILE, BUILD_DIR } from './build-paths';
 import { loadRecipe } from '../shared/src/runtime/host/recipe';
 import {
   componentOfArtifact,
@@ -266,6 +267,18 @@ export async function buildComponents(
       }
   }
   writeFileSync(join(outDir, 'size-report.json'), `${JSON.stringify(built, null, 2)}\n`);
+  // The version the zips were built at: each gdk project's build step refuses zips of another version.
+  const versions = [
+    ...new Set(
+      readdirSync(recipesDir)
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => loadRecipe(join(recipesDir, f)).ComponentVersion),
+    ),
+  ];
+  writeFileSync(
+    join(outDir, 'artifacts', ARTIFACTS_VERSION_FILE),
+    `${JSON.stringify({ version: versions.join(',') })}\n`,
+  );
   return built;
 }
 
@@ -279,7 +292,7 @@ if (require.main === module) {
       : platform === 'amd64' || platform === 'aarch64'
         ? [platform]
         : fail(`build: unknown platform ${platform}`);
-  const out = resolve(value('--out') ?? join(ROOT, 'greengrass-build'));
+  const out = resolve(value('--out') ?? BUILD_DIR);
   buildComponents(platforms, out, value('--sqlite-arm64'))
     .then((built) => {
       const mb = (n: number): string => (n / 1e6).toFixed(1).padStart(6);

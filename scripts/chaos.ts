@@ -4,17 +4,30 @@
  * The whole suite runs (two local TLS regions, the four components from their recipes, simulated
  * pumps) while seeded, randomized faults hit it, one per round: SIGKILL of a component at a random
  * moment, SIGSTOP or SIGKILL and restart of a region, the store pushed past its quota with both regions
- * down, a corrupted store file, a storm of malformed payloads, and a deployment with an invalid
- * configuration. After each round: every component back to RUNNING and its memory bounded. At the end,
+ * down, a corrupted store file, the store file replaced or deleted under the running suite, the Buffer
+ * SIGKILLed while it compacts a backlog into blocks, a storm of malformed payloads, and a deployment with
+ * an invalid configuration. After each round: every component back to RUNNING and its memory bounded. At the end,
  * once the store has drained: every record the store committed was delivered, or was evicted and named
  * by a gap marker, or sat in a damaged file that the Buffer quarantined and reported; duplicates carry
  * identical ids and contents. Prints a summary, writes chaos-results/chaos.json, exits 1 on a violation.
  *
  * Components are killed on purpose here, so Greengrass's "three errors make it BROKEN" rule is lifted.
  */
-import { mkdirSync, openSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { liveBatchRecords, readObject, TOPICS } from '../shared/src/messages';
-import { join, resolve } from 'node:path';
 import { argValue } from '../dev/args';
 import { nodePidInGroup, rssBytes } from '../dev/proc';
 import { PumpSimulator, seededRandom } from '../dev/pump-simulator';
@@ -31,6 +44,8 @@ const FAULTS = [
   'kill-region',
   'quota',
   'corrupt-store',
+  'replace-store',
+  'kill-compaction',
   'malformed-storm',
   'invalid-deployment',
   // At the packet level, between Replay and a region in a network namespace of its own.
@@ -98,6 +113,8 @@ interface Committed {
   readonly tsMs: number;
 }
 
+const BUFFER = 'com.edgedr.Buffer';
+
 class Chaos {
   private readonly random: () => number;
   private readonly committed = new Map<string, Committed>();
@@ -108,7 +125,10 @@ class Chaos {
   private readonly quarantinedEpochs = new Set<string>();
   private lastEpoch: string | undefined;
   private readonly recreatedEvents: unknown[] = [];
+  private replacedDataFiles = 0;
   private deadLetters = 0;
+  private compactedRecords = 0;
+  private storeEpoch: string | undefined;
   private readonly violations: string[] = [];
   private readonly rounds: { round: number; fault: Fault; detail: string; ms: number }[] = [];
   private readonly peakRssMb: Record<string, number> = {};
@@ -127,13 +147,21 @@ class Chaos {
       for (const r of liveBatchRecords(p))
         this.committed.set(r.id, { stream: r.stream, lane: r.lane, tsMs: r.tsMs });
     });
+    host.subscribe(TOPICS.ingestLive, (_t, p) => {
+      const first = liveBatchRecords(p)[0];
+      if (first !== undefined) this.lastEpoch = epochOf(first.id);
+    });
     host.subscribe(TOPICS.bufferEvents, (_t, p) => {
       const event = readObject(p);
       if (event?.['type'] === 'recreated') this.recreatedEvents.push(event);
     });
     host.subscribe(TOPICS.bufferMetrics, (_t, p) => {
-      const m = readObject(p) as { deadLettersTotal?: number } | undefined;
+      const m = readObject(p) as
+        { deadLettersTotal?: number; compactedRecordsTotal?: number; storeEpoch?: string } | undefined;
       this.deadLetters = m?.deadLettersTotal ?? this.deadLetters;
+      if (m?.storeEpoch !== this.storeEpoch) this.compactedRecords = 0;
+      this.compactedRecords = m?.compactedRecordsTotal ?? this.compactedRecords;
+      this.storeEpoch = m?.storeEpoch ?? this.storeEpoch;
     });
   }
 
@@ -160,6 +188,18 @@ class Chaos {
   }
 
   // ---- faults ------------------------------------------------------------------------------------
+
+  /** SIGKILLs a component; it is back only once a new process runs (the old may look RUNNING a moment). */
+  private async killAndAwaitRestart(name: string, what: string): Promise<void> {
+    const { launcher, host } = this.suite;
+    const pid = launcher.pid(name);
+    launcher.signal(name, 'SIGKILL');
+    const restarted = await until(
+      () => launcher.pid(name) !== pid && host.component(name)?.state === 'RUNNING',
+      60_000,
+    );
+    if (!restarted) this.violations.push(`${name} did not come back after ${what}`);
+  }
 
   /** A packet-level fault on one region's link for a while, then a clean link again. */
   private async onLink(
@@ -207,14 +247,7 @@ class Chaos {
       case 'kill-component': {
         const name = this.pick(SUITE_COMPONENTS);
         await sleep(this.random() * 2_000);
-        const pid = launcher.pid(name);
-        launcher.signal(name, 'SIGKILL');
-        // Back only once a new process runs (the old one may still look RUNNING for a moment).
-        const restarted = await until(
-          () => launcher.pid(name) !== pid && host.component(name)?.state === 'RUNNING',
-          60_000,
-        );
-        if (!restarted) this.violations.push(`${name} did not come back after SIGKILL`);
+        await this.killAndAwaitRestart(name, 'SIGKILL');
         return `SIGKILL ${name}`;
       }
       case 'stop-region': {
@@ -263,6 +296,62 @@ class Chaos {
         closeSync(fd);
         await launcher.launch([buffer]);
         return `overwrote the header of ${path}; ${inFile.length} undelivered records were in it`;
+      }
+      case 'replace-store': {
+        const path = join(launcher.workPath(BUFFER), 'store', 'records.db');
+        const how = this.pick(['copy-over-path', 'delete-path', 'copy-over-data'] as const);
+        if (how === 'copy-over-path') {
+          // `cp records.db c && mv c records.db` under the running suite: the owner puts its link back.
+          copyFileSync(path, `${path}.c`);
+          renameSync(`${path}.c`, path);
+        } else if (how === 'delete-path') {
+          rmSync(path);
+        } else {
+          // The data file itself replaced by a copy: that store epoch ends, and what it had not
+          // delivered is named by a gap marker in the next store (and STORE_RECREATED).
+          await until(() => this.undelivered().length === 0, 20_000);
+          const target = join(dirname(path), readlinkSync(path));
+          if (this.lastEpoch !== undefined) this.quarantinedEpochs.add(this.lastEpoch);
+          this.replacedDataFiles += 1;
+          copyFileSync(target, `${target}.c`);
+          renameSync(`${target}.c`, target);
+        }
+        const repaired = await until(() => {
+          try {
+            return lstatSync(path).isSymbolicLink() && existsSync(path);
+          } catch {
+            return false;
+          }
+        }, 20_000);
+        if (!repaired) this.violations.push(`replace-store (${how}): the store path was not restored`);
+        return `store ${how}`;
+      }
+      case 'kill-compaction': {
+        // A backlog old enough to be compacted (both regions down), and the Buffer SIGKILLed while it
+        // moves the backlog into blocks.
+        regions.a.pause();
+        regions.b.pause();
+        const before = this.compactedRecords;
+        const t0 = Date.now() - 15 * 60_000;
+        for (let i = 0; i < 4_000; i++) {
+          const x = this.random();
+          this.publish(`sensors/archive-${i % 4}/telemetry`, {
+            kind: 'json',
+            message: {
+              ts: t0 + i * 50,
+              current: Number((1.2 + x / 3).toFixed(5)),
+              voltage: Number((230 + x * 9).toFixed(3)),
+            },
+          });
+          if (i % 200 === 0) await sleep(20);
+        }
+        const started = await until(() => this.compactedRecords > before, 60_000);
+        if (!started) this.violations.push('kill-compaction: the backlog was not compacted');
+        await sleep(this.random() * 300);
+        await this.killAndAwaitRestart(BUFFER, 'SIGKILL during compaction');
+        regions.a.resume();
+        regions.b.resume();
+        return `4,000 old readings compacted (${this.compactedRecords - before} so far), Buffer SIGKILLed mid-compaction`;
       }
       case 'malformed-storm': {
         const before = this.deadLetters;
@@ -367,11 +456,19 @@ class Chaos {
     let lost = 0;
     let evicted = 0;
     let quarantined = 0;
+    /** Where the lost ones were: per store epoch and stream, with a few ids. */
+    const lostBy: Record<string, { records: number; ids: string[] }> = {};
     for (const [id, c] of this.committed) {
       if (delivered.has(id)) continue;
       if (isCovered(c)) evicted += 1;
       else if (this.quarantined(id)) quarantined += 1;
-      else lost += 1;
+      else {
+        lost += 1;
+        const key = `${epochOf(id)} ${c.lane}:${c.stream}`;
+        const entry = (lostBy[key] ??= { records: 0, ids: [] });
+        entry.records += 1;
+        if (entry.ids.length < 5) entry.ids.push(id);
+      }
     }
     if (!drained || lost > 0)
       this.violations.push(`${lost} committed records neither delivered nor accounted for`);
@@ -384,6 +481,8 @@ class Chaos {
     }
     if (this.quarantinedEpochs.size > 0 && this.recreatedEvents.length === 0)
       this.violations.push('a damaged store file was replaced without a STORE_RECREATED event');
+    if (this.recreatedEvents.length < this.replacedDataFiles)
+      this.violations.push('a replaced data file ended its epoch without a STORE_RECREATED event');
     return {
       seed: this.o.seed,
       rounds: this.rounds,
@@ -392,6 +491,7 @@ class Chaos {
       evictedInGapMarkers: evicted,
       quarantined,
       lost,
+      lostBy,
       duplicates,
       storeRecreatedEvents: this.recreatedEvents.length,
       peakRssMb: this.peakRssMb,
@@ -416,7 +516,12 @@ async function main(): Promise<void> {
       'com.edgedr.Buffer': {
         maintenanceIntervalMs: 500,
         metricsIntervalMs: 500,
-        store: { maxStoreBytes: 8 * 1024 * 1024, maxRecordBodyBytes: 16 * 1024 },
+        store: {
+          maxStoreBytes: 8 * 1024 * 1024,
+          maxRecordBodyBytes: 16 * 1024,
+          // Small blocks, written at once: a chaos round's backlog is compacted while it runs.
+          compaction: { minBlockRecords: 200, maxBlockBytes: 16 * 1024, maxWaitMs: 0 },
+        },
       },
       'com.edgedr.Ingest': { metricsIntervalMs: 1_000 },
       'com.edgedr.Inference': { calibration: { onStart: false } },

@@ -19,14 +19,22 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { argValue } from '../dev/args';
 import type { RegionConsumer } from '../dev/consumer';
-import { PumpSimulator, seededRandom, type FaultKind } from '../dev/pump-simulator';
+import { accountDetections, faultPlan, FaultLog, type DetectionReport, type Onset } from '../dev/detection';
+import { memoryTrends, pssBytes, type MemorySample, type MemoryTrend } from '../dev/memory';
+import { nodePidInGroup } from '../dev/proc';
+import { PumpSimulator } from '../dev/pump-simulator';
 import type { LocalRegion } from '../dev/regions';
-import { startLocalSuite } from '../dev/suite';
+import { startLocalSuite, SUITE_COMPONENTS } from '../dev/suite';
+import { inferenceConfigSchema } from '../components/inference/src/config';
+import type { ComponentLauncher } from '../shared/src/runtime/host/launcher';
 import type { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
 import { GapCoverage } from '../shared/src/gap-markers';
 
 const THING = 'demo-gateway';
-const FAULTS: readonly FaultKind[] = ['valve', 'bearing', 'cavitation'];
+/** How long each injected fault lasts, in the simulator's clock. */
+const FAULT_DURATION_MS = 20_000;
+/** How often the components' memory is sampled. */
+const MEMORY_SAMPLE_MS = 5_000;
 
 interface Options {
   readonly scale: number;
@@ -66,18 +74,13 @@ function need(command: string, args: readonly string[], install: string): void {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Episode {
-  readonly deviceId: string;
-  readonly kind: FaultKind;
-  readonly fromMs: number;
-  readonly toMs: number;
-  detectedAtMs: number | null;
-}
-
 class Demo {
   private produced = new Map<string, number>(); // `${deviceId}|${tsMs}` -> tsMs
-  private episodes: Episode[] = [];
-  private alerts: { asset: string; state: string; atMs: number }[] = [];
+  private readonly faults = new FaultLog();
+  private readonly onsets: Onset[] = [];
+  private inferenceReadings = 0;
+  private readonly memory: MemorySample[] = [];
+  private memoryTimer: NodeJS.Timeout | undefined;
   private buffer: { depth: number; alert: number; telemetry: number } = { depth: 0, alert: 0, telemetry: 0 };
   private peakBacklog = 0;
   private replayStatus: Record<string, unknown> = {};
@@ -86,7 +89,6 @@ class Demo {
   private readonly phaseLog: { phase: string; atMs: number }[] = [];
   private simTimer: NodeJS.Timeout | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
-  private readonly random: () => number;
   private lastStatusAt = 0;
   private lastDelivered = 0;
   private lastStored = 0;
@@ -97,8 +99,9 @@ class Demo {
     private readonly regions: { a: LocalRegion; b: LocalRegion },
     private readonly cloud: { a: RegionConsumer; b: RegionConsumer },
     private readonly sim: PumpSimulator,
+    private readonly launcher: ComponentLauncher,
+    private readonly lastFaultEndMs: number,
   ) {
-    this.random = seededRandom(o.seed * 7919);
     host.subscribe(TOPICS.bufferMetrics, (_t, p) => {
       const lanes = (readObject(p) as { lanes?: Record<string, { depth: number }> } | undefined)?.lanes ?? {};
       const alert = lanes['alert']?.depth ?? 0;
@@ -116,30 +119,37 @@ class Demo {
       if (m.accepted !== undefined) this.ingestAccepted = m.accepted - (m.anomalies ?? 0);
     });
     host.subscribe(TOPICS.inferenceAlerts, (_t, p) => {
-      const e = readObject(p) as { asset: string; state: string; atMs: number } | undefined;
-      if (e === undefined) return;
-      this.alerts.push({ asset: e.asset, state: e.state, atMs: e.atMs });
-      if (e.state !== 'onset') return;
-      const episode = this.episodes.find(
-        (x) =>
-          x.deviceId === e.asset && x.detectedAtMs === null && e.atMs >= x.fromMs && e.atMs <= x.toMs + 5_000,
-      );
-      if (episode !== undefined) episode.detectedAtMs = e.atMs;
+      const e = readObject(p) as { type?: string; asset: string; state: string; atMs: number } | undefined;
+      if (e?.type === 'anomaly' && e.state === 'onset') this.onsets.push({ asset: e.asset, atMs: e.atMs });
+    });
+    host.subscribe(TOPICS.inferenceMetrics, (_t, p) => {
+      const m = readObject(p) as { readings?: number } | undefined;
+      if (typeof m?.readings === 'number') this.inferenceReadings = m.readings;
     });
   }
 
   // ---- the simulator -------------------------------------------------------------------------------
 
+  /**
+   * Readings at the configured rate by the wall clock: each tick emits every reading that is due, so a
+   * late timer (a busy or slow machine) catches up instead of letting the readings' clock fall behind.
+   * The readings' timestamps are the simulator's own; faults start by the simulator's clock.
+   */
   startSimulator(): void {
     const periodMs = 1_000 / this.o.hz;
+    const startedAt = Date.now();
+    let emitted = 0;
     this.simTimer = setInterval(() => {
-      for (const r of this.sim.next()) {
-        this.produced.set(`${r.deviceId}|${r.tsMs}`, r.tsMs);
-        this.host.publish(`sensors/${r.deviceId}/telemetry`, {
-          kind: 'json',
-          message: { ts: r.tsMs, ...r.measurements },
-        });
-      }
+      const due = Math.floor((Date.now() - startedAt) / periodMs) + 1;
+      for (; emitted < due; emitted++)
+        for (const r of this.sim.next()) {
+          this.produced.set(`${r.deviceId}|${r.tsMs}`, r.tsMs);
+          this.faults.observe(r);
+          this.host.publish(`sensors/${r.deviceId}/telemetry`, {
+            kind: 'json',
+            message: { ts: r.tsMs, ...r.measurements },
+          });
+        }
     }, periodMs);
   }
 
@@ -147,19 +157,19 @@ class Demo {
     clearInterval(this.simTimer);
   }
 
-  injectFault(): void {
-    const deviceId = this.sim.deviceIds[Math.floor(this.random() * this.sim.deviceIds.length)]!;
-    const kind = FAULTS[Math.floor(this.random() * FAULTS.length)]!;
-    const ticks = Math.round(8 * this.o.hz);
-    const fromMs = Date.now();
-    this.sim.injectFault(deviceId, kind, ticks);
-    this.episodes.push({
-      deviceId,
-      kind,
-      fromMs,
-      toMs: fromMs + (ticks * 1_000) / this.o.hz,
-      detectedAtMs: null,
-    });
+  /** PSS of each component's node process, every few seconds, tagged with the phase. */
+  startMemory(): void {
+    const sample = (): void => {
+      const pssMb: Record<string, number | null> = {};
+      for (const name of SUITE_COMPONENTS) {
+        const pid = nodePidInGroup(this.launcher.pid(name) ?? -1);
+        const bytes = pid === undefined ? null : pssBytes(pid);
+        pssMb[name.replace('com.edgedr.', '')] = bytes === null ? null : Math.round(bytes / 1e5) / 10;
+      }
+      this.memory.push({ atMs: Date.now(), phase: this.phase, pssMb });
+    };
+    sample();
+    this.memoryTimer = setInterval(sample, MEMORY_SAMPLE_MS);
   }
 
   // ---- status --------------------------------------------------------------------------------------
@@ -192,12 +202,12 @@ class Demo {
         this.lastStored = this.ingestAccepted;
         this.lastStatusAt = now;
         this.lastDelivered = d.unique;
-        const onsets = this.alerts.filter((x) => x.state === 'onset').length;
+        const onsets = this.onsets.length;
         const line =
           `[${this.phase}] produced ${this.produced.size} | stored ${this.ingestAccepted} (${Math.round(ingestRate)}/s) | ` +
           `backlog alert ${this.buffer.alert} telemetry ${this.buffer.telemetry} | ` +
           `active ${typeof this.replayStatus['activeRegion'] === 'string' ? this.replayStatus['activeRegion'] : '-'} | ` +
-          `delivered A ${d.a} B ${d.b} (${Math.round(rate)}/s) | anomalies ${onsets}/${this.episodes.length}`;
+          `delivered A ${d.a} B ${d.b} (${Math.round(rate)}/s) | onsets ${onsets}, faults ${this.faults.windows().length}`;
         if (tty) process.stdout.write(`\r\x1b[2K${line}`);
         else console.log(line);
       },
@@ -222,16 +232,9 @@ class Demo {
   async run() {
     const s = this.o.scale;
     const phaseMs = (seconds: number): number => Math.round(seconds * 1_000 * s);
-    const during = async (ms: number, faultsEveryMs: number): Promise<void> => {
+    const during = async (ms: number): Promise<void> => {
       const end = Date.now() + ms;
-      let nextFault = Date.now() + faultsEveryMs / 2;
-      while (Date.now() < end) {
-        if (Date.now() >= nextFault) {
-          this.injectFault();
-          nextFault += faultsEveryMs;
-        }
-        await sleep(200);
-      }
+      while (Date.now() < end) await sleep(200);
     };
     const firstBatchAfter = async (
       c: RegionConsumer,
@@ -249,19 +252,20 @@ class Demo {
     };
 
     this.startSimulator();
+    this.startMemory();
     this.startStatus();
     this.setPhase('normal operation');
-    await during(phaseMs(20), phaseMs(10));
+    await during(phaseMs(20));
 
     this.setPhase('region A black-holed (SIGSTOP)');
     const stoppedAt = Date.now();
     this.regions.a.pause();
     const failoverAt = await firstBatchAfter(this.cloud.b, stoppedAt, 30_000);
-    await during(Math.max(0, phaseMs(25) - (Date.now() - stoppedAt)), phaseMs(10));
+    await during(Math.max(0, phaseMs(25) - (Date.now() - stoppedAt)));
 
     this.setPhase('both regions down (backlog grows, inference keeps alarming)');
     await this.regions.b.kill();
-    await during(phaseMs(30), phaseMs(8));
+    await during(phaseMs(30));
 
     this.setPhase('recovery: region B back (live data first, the backlog drains)');
     const recoveredAt = Date.now();
@@ -272,7 +276,6 @@ class Demo {
     while (Date.now() < drainDeadline) {
       const arrived = this.arrivals();
       if (backlogKeys.every((k) => arrived.has(k))) break;
-      if (Date.now() - recoveredAt > phaseMs(10)) this.maybeFault(phaseMs(10));
       await sleep(200);
     }
     const arrivals = this.arrivals();
@@ -280,42 +283,45 @@ class Demo {
       (t, k) => Math.max(t, arrivals.get(k) ?? Date.now()),
       recoveredAt,
     );
-    // Live first: the first reading made after the recovery reached the cloud before the backlog was done.
     const firstLive = [...arrivals]
       .filter(([k]) => (this.produced.get(k) ?? 0) >= recoveredAt)
       .sort((x, y) => x[1] - y[1])[0];
-    await during(phaseMs(10), phaseMs(10));
+    // Live first: the first reading made after the recovery reached the cloud before the backlog was done.
+    await during(phaseMs(10));
 
     this.setPhase('region A back: fail-back after the hold');
     const resumedAt = Date.now();
     this.regions.a.resume();
     const failbackAt = await firstBatchAfter(this.cloud.a, resumedAt, 120_000);
-    await during(phaseMs(5), phaseMs(10));
+    await during(phaseMs(5));
+
+    // Live operation with the backlog drained: what the components' memory does when nothing is wrong.
+    this.setPhase('steady live operation');
+    await during(phaseMs(20));
+    // Every planned fault runs its whole course before the sensors stop.
+    while (this.sim.nextTsMs <= this.lastFaultEndMs + 3_000) await sleep(200);
 
     this.setPhase('sensors stop; the store drains');
     this.stopSimulator();
     const settleDeadline = Date.now() + 180_000;
     while (Date.now() < settleDeadline && this.coverage().missing > 0) await sleep(250);
-    await sleep(2_000); // late duplicates, last metrics
+    // Inference may still be working through readings: the count waits for it to have seen them all.
+    const inferenceDeadline = Date.now() + 120_000;
+    while (Date.now() < inferenceDeadline && this.inferenceReadings < this.produced.size) await sleep(250);
+    await sleep(2_000); // the last scoring calls and events, late duplicates, last metrics
+    clearInterval(this.memoryTimer);
     this.stopStatus();
     return this.report({
       failoverMs: failoverAt === null ? null : failoverAt - stoppedAt,
       failbackMs: failbackAt === null ? null : failbackAt - resumedAt,
       backlogRecords: backlogKeys.length,
       backlogDrainMs: backlogDrainedAt - recoveredAt,
+      backlogDrainedAtMs: backlogDrainedAt,
       drainRecordsPerSec: Math.round(
         (backlogKeys.length * 1000) / Math.max(1, backlogDrainedAt - recoveredAt),
       ),
       firstLiveAfterRecoveryMs: firstLive === undefined ? null : firstLive[1] - recoveredAt,
     });
-  }
-
-  private faultDue = 0;
-  /** Injects a fault every `everyMs` while called in a polling loop. */
-  private maybeFault(everyMs: number): void {
-    if (Date.now() < this.faultDue) return;
-    if (this.faultDue !== 0) this.injectFault();
-    this.faultDue = Date.now() + everyMs;
   }
 
   /** When each produced reading first reached a region (by device and timestamp). */
@@ -367,15 +373,20 @@ class Demo {
     failbackMs: number | null;
     backlogRecords: number;
     backlogDrainMs: number;
+    backlogDrainedAtMs: number;
     firstLiveAfterRecoveryMs: number | null;
     drainRecordsPerSec: number;
   }) {
     const c = this.coverage();
     const delivered = this.delivered();
-    const detected = this.episodes.filter((e) => e.detectedAtMs !== null);
-    const onsets = this.alerts.filter((a) => a.state === 'onset');
-    const matchedOnsets = onsets.filter((a) =>
-      this.episodes.some((e) => e.deviceId === a.asset && a.atMs >= e.fromMs && a.atMs <= e.toMs + 5_000),
+    const inference = inferenceConfigSchema.parse({});
+    // The detector speaks after a window of readings and n persistence windows.
+    const graceMs = Math.ceil(((inference.window.size + inference.persistence.n) * 1_000) / this.o.hz);
+    const detection = accountDetections(
+      this.faults.windows(),
+      this.onsets,
+      graceMs,
+      this.faults.assetHours(),
     );
     return {
       produced: this.produced.size,
@@ -392,10 +403,14 @@ class Demo {
       backlogDrainMs: timing.backlogDrainMs,
       drainRecordsPerSec: timing.drainRecordsPerSec,
       firstLiveAfterRecoveryMs: timing.firstLiveAfterRecoveryMs,
-      anomaliesInjected: this.episodes.length,
-      anomaliesDetected: detected.length,
-      falseAlarms: onsets.length - matchedOnsets.length,
-      detectionDelaysMs: detected.map((e) => (e.detectedAtMs ?? 0) - e.fromMs),
+      inferenceReadings: this.inferenceReadings,
+      detection,
+      memory: {
+        sampleEveryMs: MEMORY_SAMPLE_MS,
+        steadyFromMs: timing.backlogDrainedAtMs,
+        trends: memoryTrends(this.memory, timing.backlogDrainedAtMs),
+        samples: this.memory,
+      },
       phases: this.phaseLog,
       settings: { ...this.o, out: undefined },
     };
@@ -428,19 +443,19 @@ async function main(): Promise<void> {
   const pumps = Array.from({ length: o.pumps }, (_, i) => `pump-${String(i + 1).padStart(2, '0')}`);
   let exitCode = 0;
   try {
-    // The simulator's clock is the wall clock, so its readings are live data.
-    const demo = new Demo(
-      o,
-      suite.host,
-      suite.regions,
-      suite.cloud,
-      new PumpSimulator(o.seed, pumps, Date.now(), 1_000 / o.hz),
-    );
+    // The simulator's clock starts at the wall clock, so its readings are live data; its faults are
+    // planned in its own clock, so the same seed puts them on the same readings on any machine.
+    const startMs = Date.now();
+    const sim = new PumpSimulator(o.seed, pumps, startMs, 1_000 / o.hz);
+    const plan = faultPlan(o.seed, pumps, startMs, o.scale, FAULT_DURATION_MS);
+    sim.schedule(plan);
+    const lastFaultEndMs = Math.max(...plan.map((f) => f.atMs + f.durationMs));
+    const demo = new Demo(o, suite.host, suite.regions, suite.cloud, sim, suite.launcher, lastFaultEndMs);
     const report = await demo.run();
     mkdirSync(o.out, { recursive: true });
     const file = join(o.out, 'report.json');
     writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...report }, null, 2)}\n`);
-    printReport(report);
+    printReport(report, startMs);
     console.log(`report: ${file}${o.keep ? `; logs: ${join(suite.root, 'logs')}` : ''}`);
     if (report.lost > 0) {
       console.error(`${report.lost} records were lost`);
@@ -452,33 +467,63 @@ async function main(): Promise<void> {
   process.exit(exitCode);
 }
 
-function printReport(r: Record<string, unknown>): void {
+const seconds = (ms: number): string => `${(ms / 1_000).toFixed(1)} s`;
+
+function printDetection(d: DetectionReport, startMs: number): void {
+  console.log(`\ndetection (${d.rule})`);
+  for (const f of d.faults)
+    console.log(
+      `  ${f.deviceId} ${f.kind.padEnd(10)} from ${seconds(f.fromMs - startMs).padStart(8)} to ${seconds(f.toMs - startMs).padStart(8)}  ${
+        f.delayMs === null ? 'missed' : `detected after ${f.delayMs} ms`
+      }`,
+    );
+  for (const a of d.falseAlarms)
+    console.log(
+      `  false alarm: ${a.asset} at ${seconds(a.atMs - startMs)} (${new Date(a.atMs).toISOString()})`,
+    );
+  console.log(
+    `  faults detected ${d.detected} of ${d.injected}; false alarms ${d.falseAlarms.length} in ${d.assetHours.toFixed(2)} asset-hours = ${d.falseAlarmsPerAssetHour.toFixed(2)} per asset-hour`,
+  );
+}
+
+function printMemory(trends: readonly MemoryTrend[]): void {
+  console.log(
+    '\nmemory (PSS, MB: first / peak / last; once the backlog was drained: from → to, trend, highest in each half)',
+  );
+  const mb = (v: number | null): string => (v === null ? '-' : v.toFixed(1));
+  for (const t of trends)
+    console.log(
+      `  ${t.component.padEnd(10)} ${mb(t.firstMb)} / ${mb(t.peakMb)} / ${mb(t.lastMb)};  ${mb(t.steadyFromMb)} → ${mb(t.steadyToMb)}, ${t.steadyMbPerMin >= 0 ? '+' : ''}${t.steadyMbPerMin.toFixed(2)} MB/min over ${t.steadySamples} samples, ${mb(t.steadyFirstHalfMaxMb)} then ${mb(t.steadySecondHalfMaxMb)}`,
+    );
+}
+
+function printReport(r: Awaited<ReturnType<Demo['run']>>, startMs: number): void {
   const rows: [string, unknown][] = [
-    ['records produced', r['produced']],
-    ['stored by Ingest', r['stored']],
-    ['delivered (unique)', r['delivered']],
-    ['delivered per region', JSON.stringify(r['deliveredPerRegion'])],
-    ['duplicates (same ids)', r['duplicates']],
-    ['lost', r['lost']],
-    ['evicted, named by gap markers', r['evictedInGapMarkers']],
-    ['failover: SIGSTOP of A to first batch in B', `${String(r['failoverMs'])} ms`],
-    ['fail-back: A back to its first batch (incl. hold)', `${String(r['failbackMs'])} ms`],
-    ['peak backlog', r['peakBacklog']],
+    ['records produced', r.produced],
+    ['stored by Ingest', r.stored],
+    ['delivered (unique)', r.delivered],
+    ['delivered per region', JSON.stringify(r.deliveredPerRegion)],
+    ['duplicates (same ids)', r.duplicates],
+    ['lost', r.lost],
+    ['evicted, named by gap markers', r.evictedInGapMarkers],
+    ['failover: SIGSTOP of A to first batch in B', `${String(r.failoverMs)} ms`],
+    ['fail-back: A back to its first batch (incl. hold)', `${String(r.failbackMs)} ms`],
+    ['peak backlog', r.peakBacklog],
+    ['backlog at recovery, drained in', `${r.backlogAtRecovery} records, ${r.backlogDrainMs} ms`],
+    ['drain rate after recovery', `${r.drainRecordsPerSec} records/s`],
+    ['first live reading after recovery', `${String(r.firstLiveAfterRecoveryMs)} ms`],
+    ['readings seen by Inference', r.inferenceReadings],
+    ['faults injected / detected', `${r.detection.injected} / ${r.detection.detected}`],
     [
-      'backlog at recovery, drained in',
-      `${String(r['backlogAtRecovery'])} records, ${String(r['backlogDrainMs'])} ms`,
+      'false alarms',
+      `${r.detection.falseAlarms.length} (${r.detection.falseAlarmsPerAssetHour.toFixed(2)} per asset-hour)`,
     ],
-    ['drain rate after recovery', `${String(r['drainRecordsPerSec'])} records/s`],
-    ['first live reading after recovery', `${String(r['firstLiveAfterRecoveryMs'])} ms`],
-    [
-      'anomalies injected / detected',
-      `${String(r['anomaliesInjected'])} / ${String(r['anomaliesDetected'])}`,
-    ],
-    ['false alarms', r['falseAlarms']],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log('\nreport');
   for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${String(v)}`);
+  printDetection(r.detection, startMs);
+  printMemory(r.memory.trends);
 }
 
 main().catch((err: unknown) => {

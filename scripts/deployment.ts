@@ -8,10 +8,11 @@
  * configuration is checked with the component's own schema before anything is written, so a typo or a
  * wrong type fails here, not on a gateway. The four data components are deployed whether the spec names
  * them or not (with their defaults when it does not); the optional status page (com.edgedr.Status) only
- * when the spec names it. Every component is deployed at the version its recipe carries.
+ * when the spec names it. Every component is deployed at the version that was released (see
+ * releasedVersions).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { argValue } from '../dev/args';
@@ -24,8 +25,11 @@ import { checkConfig } from '../shared/src/config';
 import { withoutAccessControl } from '../shared/src/component/run';
 import { deepMerge, type JsonTree } from '../shared/src/runtime/host/config-tree';
 import { defaultConfiguration, loadRecipe } from '../shared/src/runtime/host/recipe';
+import { GDK_PROJECTS_DIR, PROJECT_ROOT } from './build-paths';
+import { ROOT_GDK_CONFIG, sharedGdkSettings } from './gdk-projects';
+import { NEXT_PATCH } from './suite-version.cjs';
 
-const ROOT = resolve(__dirname, '..');
+const ROOT = PROJECT_ROOT;
 
 const SCHEMAS: Record<string, z.ZodType> = {
   'com.edgedr.Buffer': bufferConfigSchema,
@@ -63,8 +67,61 @@ export interface DeploymentDocument {
   readonly iotJobConfiguration: Record<string, unknown>;
 }
 
+export interface ReleaseSources {
+  readonly recipesDir?: string;
+  readonly rootConfigPath?: string;
+  readonly gdkProjectsDir?: string;
+}
+
+/**
+ * The version of each component as released. At a fixed version (root gdk-config.json), that version,
+ * after checking that recipes/ carry it too (npm run release keeps them together). At NEXT_PATCH gdk
+ * chose each component's version when it published, so it is read from the recipe gdk publish wrote in
+ * that region's gdk project (greengrass-build/recipes/<Component>-<version>.yaml).
+ */
+export function releasedVersions(region: string, sources: ReleaseSources = {}): Record<string, string> {
+  const recipesDir = sources.recipesDir ?? join(ROOT, 'recipes');
+  const { settings } = sharedGdkSettings(sources.rootConfigPath ?? ROOT_GDK_CONFIG);
+  const out: Record<string, string> = {};
+  const stale: string[] = [];
+  for (const name of Object.keys(SCHEMAS)) {
+    const recipeVersion = loadRecipe(join(recipesDir, `${name}.yaml`)).ComponentVersion;
+    if (settings.version !== NEXT_PATCH) {
+      if (recipeVersion !== settings.version) stale.push(`${name} is at ${recipeVersion}`);
+      out[name] = settings.version;
+      continue;
+    }
+    const built = join(
+      sources.gdkProjectsDir ?? GDK_PROJECTS_DIR,
+      region,
+      name,
+      'greengrass-build',
+      'recipes',
+    );
+    const published = existsSync(built)
+      ? readdirSync(built)
+          .map((f) => new RegExp(`^${name.replaceAll('.', '\\.')}-(.+)\\.(?:yaml|json)$`).exec(f)?.[1])
+          .filter((v): v is string => v !== undefined && v !== NEXT_PATCH)
+      : [];
+    if (published.length !== 1)
+      throw new Error(
+        `version NEXT_PATCH: gdk chooses ${name}'s version when it publishes, and ${built} holds ` +
+          `${published.length === 0 ? 'no published recipe' : `several (${published.join(', ')})`}; ` +
+          `run gdk component build && gdk component publish there first, or release a fixed version (npm run release -- --version X.Y.Z)`,
+      );
+    out[name] = published[0] as string;
+  }
+  if (stale.length > 0)
+    throw new Error(
+      `gdk-config.json says version ${settings.version} but recipes/: ${stale.join(', ')}; ` +
+        `run npm run release -- --version ${settings.version} so that recipes, gdk projects and zips agree`,
+    );
+  return out;
+}
+
 /** Builds and checks the document; throws with every problem, naming component and key. */
-export function deploymentDocument(rawSpec: unknown, recipesDir = join(ROOT, 'recipes')): DeploymentDocument {
+export function deploymentDocument(rawSpec: unknown, sources: ReleaseSources = {}): DeploymentDocument {
+  const recipesDir = sources.recipesDir ?? join(ROOT, 'recipes');
   const parsed = specSchema.safeParse(rawSpec);
   if (!parsed.success)
     throw new Error(
@@ -73,6 +130,8 @@ export function deploymentDocument(rawSpec: unknown, recipesDir = join(ROOT, 're
   const spec = parsed.data;
   const unknown = Object.keys(spec.components).filter((c) => !(c in SCHEMAS));
   if (unknown.length > 0) throw new Error(`deployment spec: unknown components ${unknown.join(', ')}`);
+  const region = spec.thingGroupArn.split(':')[3] ?? '';
+  const versions = releasedVersions(region, sources);
   const problems: string[] = [];
   const components: DeploymentDocument['components'] = {};
   for (const [name, schema] of Object.entries(SCHEMAS)) {
@@ -82,7 +141,7 @@ export function deploymentDocument(rawSpec: unknown, recipesDir = join(ROOT, 're
     const verdict = checkConfig(schema, withoutAccessControl(deepMerge(defaultConfiguration(recipe), merge)));
     if (!verdict.ok) problems.push(`${name}: ${verdict.message}`);
     components[name] = {
-      componentVersion: recipe.ComponentVersion,
+      componentVersion: versions[name] ?? recipe.ComponentVersion,
       ...(Object.keys(merge).length === 0 ? {} : { configurationUpdate: { merge: JSON.stringify(merge) } }),
     };
   }

@@ -4,7 +4,7 @@
  *   npm run build:components -- --platform amd64
  *   npm run local-deployment -- [--spec deploy.yaml] [--platform amd64] [--container-path /edgedr]
  *
- * Output, under greengrass-build/local-deployment/: recipes/<Component>.yaml, artifacts/<Component>/
+ * Output, under build/local-deployment/: recipes/<Component>.yaml, artifacts/<Component>/
  * <version>/<artifact>.zip (the layout `greengrass-cli deployment create --recipeDir --artifactDir`
  * reads), and update-config.json with each component's configuration MERGE from the spec (checked by the
  * components' schemas, as for a thing-group deployment). Mount that folder into the container at
@@ -23,6 +23,7 @@ import { basename, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { argValue } from '../dev/args';
 import { loadRecipe } from '../shared/src/runtime/host/recipe';
+import { ARTIFACTS_DIR, LOCAL_DEPLOYMENT_DIR } from './build-paths';
 import { deploymentDocument, OPTIONAL_COMPONENTS } from './deployment';
 
 const ROOT = resolve(__dirname, '..');
@@ -110,8 +111,8 @@ if (require.main === module) {
   const specPath = value('--spec');
   try {
     const result = writeLocalDeployment({
-      artifactsSource: join(ROOT, 'greengrass-build', 'artifacts'),
-      outDir: join(ROOT, 'greengrass-build', 'local-deployment'),
+      artifactsSource: ARTIFACTS_DIR,
+      outDir: LOCAL_DEPLOYMENT_DIR,
       platform,
       containerPath: value('--container-path') ?? '/edgedr',
       ...(specPath === undefined ? {} : { spec: parse(readFileSync(specPath, 'utf8')) }),

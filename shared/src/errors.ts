@@ -15,7 +15,16 @@ export const ERROR_CATALOGUE = {
   STORE_CORRUPT: { retryable: false, summary: 'The store file is damaged or is not an SQLite database.' },
   STORE_RECREATED: {
     retryable: false,
-    summary: 'A damaged store file was moved aside and a fresh store was created.',
+    summary:
+      'A damaged, deleted or replaced store file was set aside and a fresh store (a new epoch) was created.',
+  },
+  STORE_REPLACED: {
+    retryable: true,
+    summary: 'The data file an open store handle uses was deleted or replaced; the handle must be reopened.',
+  },
+  STORE_UNAVAILABLE: {
+    retryable: true,
+    summary: 'The store is absent or not usable yet; its owner (the Buffer) creates or repairs it.',
   },
   STORE_SCHEMA_TOO_NEW: {
     retryable: false,

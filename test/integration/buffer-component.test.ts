@@ -1,7 +1,18 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { eventually } from '../support/ipc';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { connectClient, eventually, pubsubAcl, type IpcClient } from '../support/ipc';
 import { documents, localGateway, type LocalGateway } from '../support/launch';
+import { readStore } from '../support/store-reader';
 import { useTempDir } from '../support/temp-dir';
 
 const BUFFER = 'com.edgedr.Buffer';
@@ -15,6 +26,24 @@ describe('the Buffer component under the local IPC host', () => {
     await gw.close();
   });
   const tempDir = useTempDir('ggdr-buf-');
+
+  /** Buffer and Ingest, with maintenance and metrics every 200 ms. */
+  async function ingestGatewayWith(root: string): Promise<LocalGateway> {
+    const g = await localGateway(root, {
+      [BUFFER]: { metricsIntervalMs: 200, maintenanceIntervalMs: 200 },
+      'com.edgedr.Ingest': { metricsIntervalMs: 200 },
+    });
+    await g.launcher.launch([BUFFER, 'com.edgedr.Ingest']);
+    await g.launcher.waitForState('com.edgedr.Ingest', 'RUNNING', 20_000);
+    return g;
+  }
+
+  async function sensorClient(g: LocalGateway): Promise<IpcClient> {
+    const token = g.host.addComponent('com.test.Sensors', {
+      accessControl: pubsubAcl(['sensors/*'], []),
+    }).token;
+    return connectClient(g.host, token);
+  }
 
   async function launch(overrides: Record<string, unknown> = {}): Promise<void> {
     gw = await localGateway(tempDir(), {
@@ -42,7 +71,9 @@ describe('the Buffer component under the local IPC host', () => {
     const mode = (p: string): string => (statSync(p).mode & 0o777).toString(8);
     const work = gw.launcher.workPath(BUFFER);
     expect([work, join(work, 'store')].map(mode)).toEqual(['700', '700']);
-    for (const f of ['records.db', 'records.db-wal', 'records.db-shm'])
+    // The store path links to the data file; the WAL and shared memory are named after the data file.
+    const data = readlinkSync(join(work, 'store', 'records.db'));
+    for (const f of [data, `${data}-wal`, `${data}-shm`, 'records.db.owner.json'])
       expect(mode(join(work, 'store', f))).toBe('600');
     expect(mode(gw.launcher.logPath(BUFFER))).toBe('600');
     expect(log).toContain('"thing":"gw-test"');
@@ -108,6 +139,50 @@ describe('the Buffer component under the local IPC host', () => {
     expect(gw.host.component(BUFFER)?.state).toBe('FINISHED');
     const log = readFileSync(gw.launcher.logPath(BUFFER), 'utf8');
     expect(log).toMatch(/"reason":"SIGTERM","msg":"stopping"/);
+  });
+
+  it('ends the epoch of a data file replaced under the running suite, and Ingest follows to the new store', async () => {
+    gw = await ingestGatewayWith(tempDir());
+    const g = gw;
+    const storePath = join(g.launcher.workPath(BUFFER), 'store', 'records.db');
+    const sensor = await sensorClient(g);
+    try {
+      const publish = (n: number): Promise<unknown> =>
+        sensor.publishToTopic({
+          topic: 'sensors/pump-1/p',
+          publishMessage: { jsonMessage: { message: { ts: Date.now(), n } } },
+        });
+      for (let n = 0; n < 20; n++) await publish(n);
+      await eventually(() => readStore(storePath).records.length === 20, 10_000, 'first records');
+      const target = join(dirname(storePath), readlinkSync(storePath));
+      const lostEpoch = target.slice(storePath.length + 1);
+      // The data file replaced by a copy of itself, as a restore of a backup would.
+      copyFileSync(target, `${target}.c`);
+      renameSync(`${target}.c`, target);
+      await eventually(
+        () => documents(g, 'edgedr/buffer/events').some((e) => e['type'] === 'recreated'),
+        10_000,
+        'STORE_RECREATED',
+      );
+      const event = documents(g, 'edgedr/buffer/events').find((e) => e['type'] === 'recreated');
+      expect(event).toMatchObject({ code: 'STORE_RECREATED', cause: 'replaced', lostEpoch, lostRecords: 20 });
+      for (let n = 100; n < 110; n++) await publish(n);
+      await eventually(() => readStore(storePath).records.length === 11, 15_000, 'the new store in use');
+      const { records } = readStore(storePath);
+      // The new store: its gap marker naming what the lost epoch held, then Ingest's new readings.
+      expect(JSON.parse(records[0]?.body ?? '{}')).toMatchObject({
+        kind: 'gap',
+        reason: 'store_lost',
+        lostEpoch,
+        evictedRecords: 20,
+      });
+      expect(records.slice(1).map((r) => (JSON.parse(r.body) as { n: number }).n)).toEqual(
+        Array.from({ length: 10 }, (_, i) => 100 + i),
+      );
+      expect(readlinkSync(storePath)).not.toBe(basename(target));
+    } finally {
+      await sensor.close();
+    }
   });
 
   it('quarantines a damaged store file at start, recreates it, and says so on its events topic', async () => {

@@ -44,9 +44,9 @@ describe('the Inference component under the local IPC host', () => {
     client: IpcClient,
     sim: PumpSimulator,
     readings: number,
-    fault?: { kind: FaultKind; ticks: number },
+    fault?: { kind: FaultKind; seconds: number },
   ): Promise<void> {
-    if (fault !== undefined) sim.injectFault('pump-1', fault.kind, fault.ticks);
+    if (fault !== undefined) sim.injectFault('pump-1', fault.kind, fault.seconds * 1_000);
     for (let i = 0; i < readings; i++) {
       const [r] = sim.next();
       await client.publishToTopic({
@@ -69,7 +69,7 @@ describe('the Inference component under the local IPC host', () => {
     );
     expect(documents(g, ALERTS)).toEqual([]);
 
-    await play(client, sim, 60, { kind: 'valve', ticks: 60 });
+    await play(client, sim, 60, { kind: 'valve', seconds: 60 });
     await play(client, sim, 60);
     await eventually(() => documents(g, ALERTS).length >= 2, 15_000, 'onset and recovery');
     const events = documents(g, ALERTS);
@@ -102,7 +102,9 @@ describe('the Inference component under the local IPC host', () => {
   });
 
   it('calibrates on first start, keeps the calibration across a restart, and refuses a bad model while the old one runs', async () => {
-    const { gw: g, sensor: client } = await start({ calibration: { onStart: true, windows: 60 } });
+    const { gw: g, sensor: client } = await start({
+      calibration: { onStart: true, windows: 60, spanMs: 30_000 },
+    });
     // A pump in another regime than the shipped model's: the calibration learns it.
     const sim = new PumpSimulator(11, ['pump-1'], Date.now() - 3_600_000);
     await play(client, sim, 100);
@@ -164,7 +166,7 @@ describe('the Inference component under the local IPC host', () => {
 
   it('recalibrates one asset on command when models are per asset; the others keep theirs', async () => {
     const { gw: g, sensor: client } = await start({
-      calibration: { onStart: false, perAsset: true, windows: 40 },
+      calibration: { onStart: false, perAsset: true, windows: 40, spanMs: 20_000 },
     });
     const sim = new PumpSimulator(13, ['pump-1', 'pump-2'], Date.now() - 3_600_000);
     const feed = async (n: number): Promise<void> => {
@@ -192,5 +194,32 @@ describe('the Inference component under the local IPC host', () => {
     expect(metrics(g).at(-1)).toMatchObject({
       models: { all: { id: 'default-pump' }, 'pump-2': { id: 'calibrated-pump-2' } },
     });
+  });
+
+  it('refuses a per-asset calibration that saw a fault, says so on the alert topic, and calibrates on what follows', async () => {
+    const { gw: g, sensor: client } = await start({
+      calibration: { onStart: true, perAsset: true, windows: 60, spanMs: 0 },
+    });
+    const sim = new PumpSimulator(17, ['pump-1'], Date.now() - 3_600_000);
+    await play(client, sim, 30);
+    await play(client, sim, 40, { kind: 'valve', seconds: 40 }); // the inlet valve closes while it learns
+    await eventually(
+      () => documents(g, ALERTS).some((e) => e['type'] === 'calibration' && e['state'] === 'refused'),
+      15_000,
+      'calibration refused',
+    );
+    const refused = documents(g, ALERTS).find((e) => e['state'] === 'refused')!;
+    expect(refused).toMatchObject({ type: 'calibration', asset: 'pump-1', attempt: 1 });
+    expect(String(refused['feature'])).toMatch(/volumeFlowRateRMS|pressure|current/);
+    expect(refused['shift']).toBeGreaterThan(10);
+    // No alarm while it is still learning, and the fault's windows never became a model.
+    expect(documents(g, ALERTS).filter((e) => e['type'] === 'anomaly')).toEqual([]);
+    await play(client, sim, 80);
+    await eventually(
+      () => documents(g, ALERTS).some((e) => e['type'] === 'calibration' && e['state'] === 'done'),
+      15_000,
+      'calibration done on normal windows',
+    );
+    expect(metrics(g).at(-1)?.['refusedCalibrations']).toBe(1);
   });
 });

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectMessage, openRaw, operationMessage, replies } from '../support/raw-ipc';
@@ -164,6 +165,34 @@ describe('the Ingest component under the local IPC host', () => {
       oversize: 1,
     });
     expect(gw.host.component(INGEST)?.state).toBe('RUNNING');
+  });
+
+  it('waits out another process holding the write lock, with nothing dropped', async () => {
+    await start();
+    const locker = new Database(storePath());
+    locker.prepare('BEGIN IMMEDIATE').run();
+    try {
+      const now = Date.now();
+      for (let n = 0; n < 100; n++) await publish('sensors/pump-1/p', { ts: now + n, n });
+      // Longer than Ingest's slice of the busy timeout several times over: its commits are retried.
+      await eventually(
+        () => Number(documents(gw, 'edgedr/ingest/metrics').at(-1)?.['storeRetries'] ?? 0) >= 3,
+        15_000,
+        'commits retried',
+      );
+      expect(countRecords(storePath())).toBe(0);
+    } finally {
+      locker.prepare('ROLLBACK').run();
+      locker.close();
+    }
+    await eventually(() => countRecords(storePath()) === 100, 15_000, 'all committed after the lock');
+    await eventually(
+      () => documents(gw, 'edgedr/ingest/metrics').at(-1)?.['accepted'] === 100,
+      5_000,
+      'metrics',
+    );
+    const m = documents(gw, 'edgedr/ingest/metrics').at(-1);
+    expect(m).toMatchObject({ storeFailures: 0, rejected: {} });
   });
 
   it('publishes each committed batch once, after the commit', async () => {

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,32 +21,44 @@ describe('Ingest with a local MQTT broker as a source', () => {
   });
   const tempDir = useTempDir('ggdr-mqtt-');
 
-  it('stores readings published to a real Mosquitto, and reconnects after the broker restarts', async () => {
+  interface MqttStatus {
+    connected?: boolean;
+    received?: number;
+    unacknowledged?: number;
+  }
+
+  /** A plain Mosquitto, and Buffer and Ingest with it as Ingest's only source; resolves once connected. */
+  async function brokerAndIngest(clientId: string): Promise<{ g: LocalGateway; status: () => MqttStatus }> {
     broker = await mosquitto(tempDir());
-    const port = broker.port;
-    gw = await localGateway(tempDir(), {
+    const g = await localGateway(tempDir(), {
       [INGEST]: {
         metricsIntervalMs: 200,
         sources: {
           ipcTopics: [],
           mqtt: {
             host: '127.0.0.1',
-            port,
+            port: broker.port,
             topics: ['sensors/#'],
-            clientId: 'ingest-test',
+            clientId,
             reconnectMinMs: 100,
             reconnectMaxMs: 400,
           },
         },
       },
     });
-    await gw.launcher.launch([BUFFER, INGEST]);
-    await gw.launcher.waitForState(INGEST, 'RUNNING', 20_000);
-    const storePath = join(gw.launcher.workPath(BUFFER), 'store', 'records.db');
-    const g = gw;
-    const mqttStatus = (): { connected?: boolean; received?: number } =>
-      documents(g, 'edgedr/ingest/metrics').at(-1)?.['mqtt'] ?? {};
-    await eventually(() => mqttStatus().connected === true, 10_000, 'ingest connected to the broker');
+    gw = g;
+    await g.launcher.launch([BUFFER, INGEST]);
+    await g.launcher.waitForState(INGEST, 'RUNNING', 20_000);
+    const status = (): MqttStatus => documents(g, 'edgedr/ingest/metrics').at(-1)?.['mqtt'] ?? {};
+    await eventually(() => status().connected === true, 10_000, 'ingest connected to the broker');
+    return { g, status };
+  }
+
+  it('stores readings published to a real Mosquitto, and reconnects after the broker restarts', async () => {
+    const { g, status: mqttStatus } = await brokerAndIngest('ingest-test');
+    const b = broker as Broker;
+    const port = b.port;
+    const storePath = join(g.launcher.workPath(BUFFER), 'store', 'records.db');
 
     const device = await mqtt.connectAsync({
       host: '127.0.0.1',
@@ -70,9 +83,9 @@ describe('Ingest with a local MQTT broker as a source', () => {
       expect(first.deadLetters[0]).toMatchObject({ reason: 'not_json', source: 'sensors/pump-0/pressure' });
 
       // The broker goes away and comes back: Ingest reconnects and resumes.
-      await broker.stop('SIGKILL');
+      await b.stop('SIGKILL');
       await eventually(() => mqttStatus().connected === false, 10_000, 'ingest noticed the outage');
-      await broker.start();
+      await b.start();
       await eventually(() => mqttStatus().connected === true, 15_000, 'ingest reconnected');
       await eventually(() => device.connected, 10_000, 'device reconnected');
       await device.publishAsync('sensors/pump-0/pressure', JSON.stringify({ ts: Date.now(), n: 99 }), {
@@ -80,6 +93,47 @@ describe('Ingest with a local MQTT broker as a source', () => {
       });
       await eventually(() => readStore(storePath).records.length === 51, 10_000, 'reading after reconnect');
     } finally {
+      await device.endAsync(true);
+    }
+  }, 90_000);
+
+  it('acknowledges a reading to the broker only once it is committed: a killed Ingest loses none', async () => {
+    const { g, status } = await brokerAndIngest('ingest-acks');
+    const port = (broker as Broker).port;
+    const storePath = join(g.launcher.workPath(BUFFER), 'store', 'records.db');
+
+    // Another process holds the store's write lock: nothing can be committed meanwhile.
+    const locker = new Database(storePath);
+    locker.prepare('BEGIN IMMEDIATE').run();
+    const device = await mqtt.connectAsync({ host: '127.0.0.1', port, clientId: 'device-acks' });
+    try {
+      const now = Date.now();
+      for (let n = 0; n < 40; n++)
+        await device.publishAsync(`sensors/pump-${n % 2}/pressure`, JSON.stringify({ ts: now + n, n }), {
+          qos: 1,
+        });
+      await eventually(() => (status().received ?? 0) >= 40, 10_000, 'readings received');
+      // Received, not committed, so not acknowledged; Ingest is killed before the lock goes.
+      expect(status().unacknowledged).toBe(40);
+      g.launcher.signal(INGEST, 'SIGKILL');
+      await g.launcher.waitForState(INGEST, 'ERRORED', 10_000);
+      locker.prepare('ROLLBACK').run();
+      locker.close();
+      await g.launcher.waitForState(INGEST, 'RUNNING', 20_000);
+      // The broker delivers the unacknowledged readings again to the restarted Ingest: all 40 are stored.
+      await eventually(
+        () => readStore(storePath).records.length === 40,
+        15_000,
+        'redelivered readings stored',
+      );
+      const ns = readStore(storePath).records.map((r) => (JSON.parse(r.body) as { n: number }).n);
+      expect(new Set(ns).size).toBe(40);
+      await eventually(() => status().unacknowledged === 0, 10_000, 'all acknowledged after their commit');
+    } finally {
+      if (locker.open) {
+        if (locker.inTransaction) locker.prepare('ROLLBACK').run();
+        locker.close();
+      }
       await device.endAsync(true);
     }
   }, 90_000);

@@ -145,7 +145,7 @@ function pubsub(id: string, operation: string, resources: readonly string[]): Js
     const sim = new PumpSimulator(20261203, ['pump-1', 'pump-2'], Date.now() - count * 1_000);
     const out: { topic: string; message: Record<string, number> }[] = [];
     for (let t = 0; t < count; t++) {
-      if (fault && t === Math.floor(count / 2)) sim.injectFault('pump-1', 'valve', 60);
+      if (fault && t === Math.floor(count / 2)) sim.injectFault('pump-1', 'valve', 60_000);
       for (const r of sim.next())
         out.push({ topic: `sensors/${r.deviceId}/telemetry`, message: { ts: r.tsMs, ...r.measurements } });
     }
@@ -221,7 +221,20 @@ function pubsub(id: string, operation: string, resources: readonly string[]): Js
       n.state(name) === 'running' &&
       existsSync(n.logPath(name)) &&
       readFileSync(n.logPath(name), 'utf8').includes(line);
-    await eventually(() => SUITE.every((name) => says(name, '"msg":"running"')), 60_000, 'the suite RUNNING');
+    // Generous: on a busy machine (the other test workers) four Node processes start slowly.
+    await eventually(
+      () => SUITE.every((name) => says(name, '"msg":"running"')),
+      150_000,
+      'the suite RUNNING',
+    ).catch((err: Error) => {
+      const late = SUITE.filter((name) => !says(name, '"msg":"running"')).map((name) => {
+        const log = existsSync(n.logPath(name))
+          ? readFileSync(n.logPath(name), 'utf8').trim().split('\n')
+          : [];
+        return `${name} (${n.state(name)}): ${log.slice(-3).join(' | ')}`;
+      });
+      throw new Error(`${err.message}; not running: ${late.join('; ')}`);
+    });
     // The probe subscribes before readings flow.
     await eventually(() => says('com.test.Probe', 'probe subscribed'), 20_000, 'the probe subscribed');
     nucleus.startComponent('com.test.Sensor');

@@ -1,5 +1,6 @@
 import type { RegionConsumer } from '../../dev/consumer';
 import type { LocalRegion } from '../../dev/regions';
+import { commandReplySchema } from '../../shared/src/messages/cloud';
 import { eventually } from '../support/ipc';
 import { documents } from '../support/launch';
 import { telemetry } from '../support/records';
@@ -50,7 +51,8 @@ describe('Replay: cloud commands through the connected region', () => {
           const m = cloud.messages
             .slice(before)
             .find((x) => x.topic === REPLIES && x.correlationData?.equals(correlation) === true);
-          if (m !== undefined) reply = JSON.parse(m.payload.toString('utf8')) as Record<string, unknown>;
+          // Every reply has the shared format (shared/src/messages/cloud.ts).
+          if (m !== undefined) reply = commandReplySchema.parse(JSON.parse(m.payload.toString('utf8')));
           return reply !== undefined;
         },
         10_000,
@@ -143,6 +145,13 @@ describe('Replay: cloud commands through the connected region', () => {
       status: 'refused',
       reason: 'duplicate',
     });
+    // Issued further ahead of the gateway's clock than commands.maxFutureSkewMs: a replay window.
+    const ahead = {
+      ...fresh('cmd-14', 'pause'),
+      issuedAtMs: Date.now() + 60_000,
+      expiresAtMs: 253_402_300_799_000,
+    };
+    expect(await send(cloudA, ahead)).toMatchObject({ id: 'cmd-14', status: 'refused', reason: 'stale' });
     expect(await send(cloudA, fresh('cmd-12', 'pin', { region: 'mars' }))).toMatchObject({
       status: 'failed',
       reason: 'COMMAND_REJECTED',
@@ -154,7 +163,7 @@ describe('Replay: cloud commands through the connected region', () => {
     });
   });
 
-  it('a failover command moves traffic at once and holds it there; a pin survives a restart', async () => {
+  it('a failover command moves traffic at once and holds it there; a pin survives a restart, and so do the ids already handled', async () => {
     const { regions, consumers } = await ctx.regions([{ name: 'region-a' }, { name: 'region-b' }]);
     const [a, b] = regions as [LocalRegion, LocalRegion];
     const [cloudA, cloudB] = consumers as [RegionConsumer, RegionConsumer];
@@ -184,6 +193,9 @@ describe('Replay: cloud commands through the connected region', () => {
     await command('p-1', 'pin', { region: 'region-b' });
     await eventually(() => cloudA.json(REPLIES).some((m) => m['id'] === 'p-1'), 10_000, 'pin reply');
     const statusBefore = documents(r.gw, 'edgedr/replay/status').length;
+    const onlineBefore = cloudA
+      .json(`edgedr/${THING}/presence`)
+      .filter((m) => m['state'] === 'online').length;
     r.gw.launcher.signal('com.edgedr.Replay', 'SIGKILL');
     await eventually(
       () =>
@@ -196,5 +208,27 @@ describe('Replay: cloud commands through the connected region', () => {
     r.store.append(Array.from({ length: 20 }, (_, n) => telemetry(Date.now(), 100 + n)));
     await eventually(() => cloudB.records().length === 40, 10_000, 'records still in region-b');
     expect(cloudA.records()).toHaveLength(0);
+
+    // The restarted Replay still knows the ids it ran: the same commands again are refused.
+    await eventually(
+      () =>
+        cloudA.json(`edgedr/${THING}/presence`).filter((m) => m['state'] === 'online').length > onlineBefore,
+      10_000,
+      'the restarted Replay online in region-a',
+    );
+    for (const [id, type, args] of [
+      ['f-1', 'failover', { region: 'region-b' }],
+      ['p-1', 'pin', { region: 'region-b' }],
+    ] as const) {
+      await command(id, type, args);
+      await eventually(
+        () => cloudA.json(REPLIES).some((m) => m['id'] === id && m['status'] === 'refused'),
+        10_000,
+        `${id} refused after the restart`,
+      );
+      expect(cloudA.json(REPLIES).find((m) => m['id'] === id && m['status'] === 'refused')).toMatchObject({
+        reason: 'duplicate',
+      });
+    }
   });
 });

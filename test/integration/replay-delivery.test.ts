@@ -1,6 +1,7 @@
 import type { RegionConsumer } from '../../dev/consumer';
 import type { LocalRegion } from '../../dev/regions';
 import { telemetry, alert } from '../support/records';
+import { presenceSchema, shadowUpdateSchema } from '../../shared/src/messages/cloud';
 import { eventually } from '../support/ipc';
 import { arrivals, regionEntry, THING, useReplayRig } from '../support/replay';
 
@@ -52,8 +53,10 @@ describe('Replay: normal delivery to the primary region', () => {
     await eventually(() => rig.store.metrics().lanes.telemetry.depth === 0, 10_000, 'store drained');
     expect(rig.store.metrics().lanes.alert.depth).toBe(0);
 
-    // Presence: retained online in both regions (connected, warm), the DR shadow in the active one.
-    const presence = (c: RegionConsumer) => c.json(`edgedr/${THING}/presence`).map((m) => m['state']);
+    // Presence: retained online in both regions (connected, warm), the DR shadow in the active one; both
+    // in the shared formats (shared/src/messages/cloud.ts).
+    const presence = (c: RegionConsumer) =>
+      c.json(`edgedr/${THING}/presence`).map((m) => presenceSchema.parse(m).state);
     await eventually(
       () => presence(cloudA).includes('online') && presence(cloudB).includes('online'),
       10_000,
@@ -63,10 +66,7 @@ describe('Replay: normal delivery to the primary region', () => {
       () =>
         cloudA
           .json(`$aws/things/${THING}/shadow/name/edgedr-dr/update`)
-          .some(
-            (m) =>
-              (m['state'] as { reported: { activeRegion: string } }).reported.activeRegion === 'region-a',
-          ),
+          .some((m) => shadowUpdateSchema.parse(m).state.reported.activeRegion === 'region-a'),
       10_000,
       'shadow reported in region-a',
     );

@@ -3,6 +3,7 @@ import type { RegionConsumer } from '../../dev/consumer';
 import type { LocalRegion } from '../../dev/regions';
 import type { NewRecord } from '../../shared/src/record';
 import { eventually } from '../support/ipc';
+import { documents } from '../support/launch';
 import { telemetry } from '../support/records';
 import { arrivals, regionEntry, type ReplayGateway, useReplayRig } from '../support/replay';
 
@@ -61,7 +62,7 @@ describe('Replay: failover and fail-back between real regions', () => {
     return { a, b, cloudA: consumers[0] as RegionConsumer, cloudB: consumers[1] as RegionConsumer, rig };
   }
 
-  it('SIGSTOP of the active region under load: fails over, loses nothing, duplicates only from unacknowledged batches; fails back after the hold', async () => {
+  it('SIGSTOP of the active region under load: fails over, loses nothing, duplicates only from hedged envelopes, bounded and counted; fails back after the hold', async () => {
     const { a, cloudA, cloudB, rig: r } = await twoRegions();
     const load = produce(r, 100, 50, (n) => telemetry(Date.now(), n, `pump/s${n % 4}`));
     stopLoad = load.stop;
@@ -93,19 +94,34 @@ describe('Replay: failover and fail-back between real regions', () => {
     for (const id of load.ids) expect(counts.get(id)).toBeGreaterThanOrEqual(1);
     expect(counts.size).toBe(load.ids.length);
 
-    // Duplicates carry the same id and body, and come only from batches in flight to region-a when it
-    // stopped: region-a delivered them late (after SIGCONT) and region-b got the resend.
-    const copies = new Map<string, string[]>();
+    // Duplicates carry the same id and body, and come only from envelopes hedged (or resent) to
+    // region-b while in flight to region-a when it stopped: the same envelope, with the same batch id,
+    // in both regions; region-a delivered its copy late (after SIGCONT).
+    const copies = new Map<string, { body: string; batchId: string }[]>();
     for (const c of [cloudA, cloudB])
-      for (const rec of c.records()) copies.set(rec.id, [...(copies.get(rec.id) ?? []), JSON.stringify(rec)]);
+      for (const b of c.batches)
+        for (const rec of b.records)
+          copies.set(rec.id, [
+            ...(copies.get(rec.id) ?? []),
+            { body: JSON.stringify(rec), batchId: b.header.batchId },
+          ]);
     const duplicated = [...copies].filter(([, v]) => v.length > 1);
-    for (const [, versions] of duplicated) expect(new Set(versions).size).toBe(1);
+    for (const [, versions] of duplicated) {
+      expect(new Set(versions.map((v) => v.body)).size).toBe(1);
+      expect(new Set(versions.map((v) => v.batchId)).size).toBe(1);
+    }
     const lateInA = new Set(
       cloudA.batches.filter((b) => b.atMs >= resumedAt).flatMap((b) => b.records.map((rec) => rec.id)),
     );
     for (const [id] of duplicated) expect(lateInA.has(id)).toBe(true);
-    // Bounded: at most the in-flight window of 16 KiB envelopes.
-    expect(duplicated.length).toBeLessThan(8 * 2_000);
+    // Bounded: at most region-a's in-flight window (8 envelopes of 16 KiB) went to both regions.
+    const duplicatedEnvelopes = new Set(duplicated.map(([, v]) => v[0]?.batchId));
+    expect(duplicatedEnvelopes.size).toBeLessThanOrEqual(8);
+    // Replay counted what it sent twice.
+    const hedging = documents(r.gw, 'edgedr/replay/status').at(-1)?.['hedging'] as Record<string, number>;
+    expect(hedging['hedgedEnvelopes']! + hedging['failoverEnvelopes']!).toBeGreaterThanOrEqual(
+      duplicatedEnvelopes.size,
+    );
 
     const log = replayLog(r);
     const failover = log.find((l) => l['msg'] === 'region switch: failover');

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { StatusHttpServer } from '../../components/status/src/adapters/http-server';
 import { buildPage } from '../../components/status/src/adapters/page';
-import { SESSION_COOKIE } from '../../components/status/src/core/auth';
+import { SESSION_COOKIE } from '../../components/status/src/auth';
 import { REPO_ROOT } from '../support/child';
 
 const TOKEN = 'a-token-for-the-http-tests-0123456789';

@@ -7,8 +7,10 @@ import {
   storeSettingsSchema,
   type RecordStore,
   type StoreEvent,
+  type StoredRecord,
 } from '../../shared/src/store';
-import { alert, sized, telemetry } from '../support/records';
+import { decodeEnvelope } from '../../shared/src/envelope';
+import { alert, readings, sized, telemetry } from '../support/records';
 import { useTempDir } from '../support/temp-dir';
 import { thrownBy } from '../support/thrown';
 
@@ -307,6 +309,180 @@ function recordStoreContract(
       const { store } = harness();
       store.close();
       expect(thrownBy(() => store.metrics())).toMatchObject({ code: 'STORE_CLOSED' });
+    });
+
+    /** Compaction settings that make several small blocks out of a few thousand readings. */
+    const SMALL_BLOCKS = { compaction: { minBlockRecords: 100, maxBlockBytes: 4 * 1024 } };
+
+    function compactAll(store: RecordStore): void {
+      for (let i = 0; i < 1_000 && store.maintain().more; i++);
+    }
+
+    function drainAll(store: RecordStore): StoredRecord[] {
+      return store.nextBatch({ maxRecords: 1_000_000, maxBytes: 1e12 });
+    }
+
+    it('compacts telemetry older than the live window into blocks, keeping ids, order, lanes and contents', () => {
+      const { store } = harness({ ...SMALL_BLOCKS, liveWindowMs: 60_000 });
+      const old = store.append(readings(3_000, T0 - 7_200_000)).ids;
+      const alertIds = store.append([alert(T0 - 5_000_000, -1)]).ids;
+      const live = store.append(readings(20, T0 - 10_000, 4, 10_000)).ids;
+      const before = drainAll(store);
+      store.release(before.map((r) => r.id));
+      compactAll(store);
+      const m = store.metrics();
+      expect(m.blocks).toBeGreaterThan(3);
+      expect(m.recordsInBlocks).toBe(3_000);
+      expect(m.compactedRecordsTotal).toBe(3_000);
+      expect(m.lanes.telemetry.depth).toBe(3_020);
+      expect(m.lanes.telemetry.oldestTsMs).toBe(T0 - 7_200_000);
+      const after = drainAll(store);
+      // The same records, the same order: alerts, live telemetry, then the backlog oldest-first.
+      expect(after).toEqual(before.map((r) => ({ ...r, sizeBytes: expect.any(Number) as number })));
+      expect(after.map((r) => r.id)).toEqual([...alertIds, ...live, ...old]);
+      expect(new Set(after.map((r) => r.id)).size).toBe(after.length);
+    });
+
+    it('acknowledges records inside blocks one by one, deletes a block with its last record, and keeps counters in step', () => {
+      const { store, clock } = harness({ ...SMALL_BLOCKS, leaseMs: 1_000 });
+      const ids = store.append(readings(2_000, T0 - 7_200_000)).ids;
+      compactAll(store);
+      const blocks = store.metrics().blocks;
+      const batch = store.nextBatch({ maxRecords: 900, maxBytes: 1e12 });
+      expect(batch.map((r) => r.id)).toEqual(ids.slice(0, 900));
+      expect(store.ack(batch.map((r) => r.id))).toEqual({ acknowledged: 900, notFound: [] });
+      expect(store.ack(batch.slice(0, 3).map((r) => r.id))).toEqual({
+        acknowledged: 0,
+        notFound: batch.slice(0, 3).map((r) => r.id),
+      });
+      clock.advance(2_000);
+      const m = store.metrics();
+      expect(m.lanes.telemetry.depth).toBe(1_100);
+      expect(m.recordsInBlocks).toBe(1_100);
+      expect(m.acknowledgedTotal).toBe(900);
+      expect(m.blocks).toBeLessThan(blocks);
+      const rest = drainAll(store);
+      expect(rest.map((r) => r.id)).toEqual(ids.slice(900));
+      store.ack(rest.map((r) => r.id));
+      expect(store.metrics()).toMatchObject({
+        blocks: 0,
+        recordsInBlocks: 0,
+        lanes: { telemetry: { depth: 0, bytes: 0 } },
+      });
+    });
+
+    it('hands out ready envelopes: blocks as stored, deleted exactly once by their acknowledgement', () => {
+      const { store, clock } = harness({ ...SMALL_BLOCKS, leaseMs: 1_000 });
+      const ids = store.append(readings(2_000, T0 - 7_200_000)).ids;
+      compactAll(store);
+      const live = store.append(readings(10, T0 - 1_000, 2, 5_000)).ids;
+      const request = { maxEnvelopes: 100, maxEnvelopeBytes: 16 * 1024 };
+      const units = store.nextEnvelopes(request);
+      // Live records first (packed for this read), then the blocks, each sent as it is stored.
+      expect(units[0]).toMatchObject({ source: 'records', count: 10 });
+      const blocks = units.filter((u) => u.source === 'block');
+      expect(blocks.length).toBe(store.metrics().blocks);
+      const carried = units.flatMap((u) => decodeEnvelope(u.envelope.payload).records.map((r) => r.id));
+      expect(carried).toEqual([...live, ...ids]);
+      for (const u of blocks) expect(u.envelope.header).toMatchObject({ v: 2, count: u.count });
+      // Leased: a second read gets nothing until they are released or the lease expires.
+      expect(store.nextEnvelopes(request)).toEqual([]);
+      store.releaseEnvelopes(units.slice(1).map((u) => u.unitId));
+      const again = store.nextEnvelopes(request);
+      expect(again.map((u) => u.envelope.header.batchId)).toEqual(
+        units.slice(1).map((u) => u.envelope.header.batchId),
+      );
+      const acked = store.ackEnvelopes([units[0]?.unitId ?? '', ...again.map((u) => u.unitId)]);
+      expect(acked).toEqual({ acknowledged: 2_010, missing: 0, unknownUnits: [] });
+      expect(store.ackEnvelopes(again.map((u) => u.unitId)).unknownUnits).toHaveLength(again.length);
+      clock.advance(5_000);
+      expect(store.nextEnvelopes(request)).toEqual([]);
+      expect(store.metrics()).toMatchObject({
+        acknowledgedTotal: 2_010,
+        blocks: 0,
+        lanes: { telemetry: { depth: 0 } },
+      });
+    });
+
+    it('re-encodes a block that is partly acknowledged, and serves v1 when asked', () => {
+      const { store } = harness({ ...SMALL_BLOCKS });
+      const ids = store.append(readings(1_000, T0 - 7_200_000)).ids;
+      compactAll(store);
+      const first = store.nextBatch({ maxRecords: 5, maxBytes: 1e12 });
+      store.ack(first.map((r) => r.id));
+      const v1 = store.nextEnvelopes({ maxEnvelopes: 1_000, maxEnvelopeBytes: 64 * 1024, version: 1 });
+      expect(v1.every((u) => u.source === 'records' && u.envelope.header.v === 1)).toBe(true);
+      expect(v1.flatMap((u) => decodeEnvelope(u.envelope.payload).records.map((r) => r.id))).toEqual(
+        ids.slice(5),
+      );
+      store.releaseEnvelopes(v1.map((u) => u.unitId));
+      const v2 = store.nextEnvelopes({ maxEnvelopes: 1_000, maxEnvelopeBytes: 64 * 1024 });
+      expect(v2[0]?.source).toBe('records'); // the partly acknowledged block, re-encoded without the 5
+      expect(v2.flatMap((u) => decodeEnvelope(u.envelope.payload).records.map((r) => r.id))).toEqual(
+        ids.slice(5),
+      );
+      expect(store.ackEnvelopes(v2.map((u) => u.unitId)).acknowledged).toBe(995);
+    });
+
+    it('evicts whole blocks oldest-first over the quota, naming exactly what went in gap markers', () => {
+      const { store, events } = harness({ ...SMALL_BLOCKS, maxStoreBytes: 1 * MiB, evictToRatio: 0.8 });
+      let n = 0;
+      const appended: number[] = [];
+      for (let round = 0; round < 80; round++) {
+        const batch = readings(500, T0 - 11_000_000 + round * 130_000, 4, n).map((r) => ({
+          ...r,
+          body: {
+            ...r.body,
+            tag: `${(Math.abs(Math.sin(r.tsMs)) * 1e17).toString(36)}${(Math.abs(Math.cos(r.tsMs)) * 1e17).toString(36)}`,
+          },
+        }));
+        appended.push(...batch.map((r) => Number((r.body as Record<string, unknown>)['n'])));
+        n += 500;
+        store.append(batch);
+        compactAll(store);
+      }
+      const m = store.metrics();
+      expect(m.blocks).toBeGreaterThan(0);
+      expect(m.evictionRoundsTotal).toBeGreaterThan(0);
+      expect(m.usedBytes).toBeLessThanOrEqual(1 * MiB);
+      const evictions = events.flatMap((e) => (e.type === 'eviction' ? [e.report] : []));
+      expect(evictions.reduce((s, r) => s + r.evictedRecords, 0)).toBe(m.evictedRecordsTotal);
+      const all = drainAll(store);
+      const survivors = all.filter((r) => r.lane === 'telemetry');
+      const markers = all.filter((r) => r.stream === GAP_MARKER_STREAM);
+      // Nothing silent: every reading survived or is counted by a marker; the survivors are the newest.
+      const counted = markers.reduce(
+        (s, r) =>
+          s +
+          ((r.body['streams'] as Record<string, { records: number }>)['telemetry:telemetry']?.records ?? 0),
+        0,
+      );
+      expect(survivors.length + counted).toBe(appended.length);
+      expect(m.lanes.telemetry.depth).toBe(survivors.length);
+      const newestEvicted = Math.max(...evictions.map((r) => r.toTsMs));
+      expect(Math.min(...survivors.map((r) => r.tsMs))).toBeGreaterThan(newestEvicted);
+    });
+
+    it('keeps its counters in step with what it holds through appends, compaction, acks and evictions', () => {
+      const { store, clock } = harness({ ...SMALL_BLOCKS, maxStoreBytes: 2 * MiB, leaseMs: 1_000 });
+      let n = 0;
+      for (let round = 0; round < 40; round++) {
+        store.append(readings(300, T0 - 9_000_000 + round * 100_000, 3, n));
+        n += 300;
+        if (round % 3 === 0) store.append([alert(T0 - 1_000, n++)]);
+        compactAll(store);
+        const batch = store.nextBatch({ maxRecords: 150 + (round % 4) * 50, maxBytes: 1e12 });
+        store.ack(batch.filter((_, i) => i % 3 !== 0).map((r) => r.id));
+        store.release(batch.map((r) => r.id));
+        clock.advance(2_000);
+      }
+      const m = store.metrics();
+      const held = drainAll(store);
+      for (const lane of ['alert', 'telemetry'] as const) {
+        const mine = held.filter((r) => r.lane === lane);
+        expect(m.lanes[lane].depth).toBe(mine.length);
+      }
+      expect(m.appendedTotal).toBe(n);
     });
 
     it('runs maintenance: quota, checkpoint, vacuum', () => {

@@ -21,6 +21,10 @@ export interface RegionSpec {
   readonly replayTopics?: readonly string[];
   /** Give the Replay identity an expired certificate. */
   readonly expired?: boolean;
+  /** More identities (certificate CNs) and the topics each may use. */
+  readonly identities?: Readonly<Record<string, readonly string[]>>;
+  /** Log connections with their client ids (see `clientIdsSeen`). */
+  readonly logConnections?: boolean;
 }
 
 /** Regions with a `replay` and a `cloud` identity each, and a consumer per region. */
@@ -32,8 +36,13 @@ export async function startRegions(
   for (const s of specs) {
     regions.push(
       await startRegion(dir, s.name, {
-        clients: [s.expired === true ? { name: 'replay', days: -1 } : 'replay', 'cloud'],
-        acl: { replay: s.replayTopics ?? replayTopics(THING), cloud: CONSUMER_TOPICS },
+        clients: [
+          s.expired === true ? { name: 'replay', days: -1 } : 'replay',
+          'cloud',
+          ...Object.keys(s.identities ?? {}),
+        ],
+        acl: { replay: s.replayTopics ?? replayTopics(THING), cloud: CONSUMER_TOPICS, ...s.identities },
+        logConnections: s.logConnections === true,
       }),
     );
   }
@@ -116,6 +125,19 @@ export async function replayGateway(
     };
     throw new Error(`${(err as Error).message}\nReplay log: ${tail('com.edgedr.Replay')}`);
   }
+}
+
+/** Client ids a region (started with `logConnections`) saw connect and disconnect, from its log. */
+export function clientIdsSeen(
+  dir: string,
+  region: LocalRegion,
+): { connected: string[]; disconnected: string[] } {
+  const lines = readFileSync(join(dir, `mosquitto-${region.broker.port}.log`), 'utf8').split('\n');
+  const connected = lines.flatMap((l) => /New client connected from \S+ as (\S+)/.exec(l)?.[1] ?? []);
+  const disconnected = lines.flatMap(
+    (l) => /Client (\S+) (?:disconnected|closed its connection)/.exec(l)?.[1] ?? [],
+  );
+  return { connected, disconnected };
 }
 
 /** Times each record id arrived across consumers. */

@@ -4,7 +4,9 @@
  *   append    appends `count` batches, printing `A <firstSeq> <lastSeq> <firstN>` after each commit
  *   read      reads and acknowledges until the file `<dbPath>.done` exists and the store is empty,
  *             printing `K <seq>` per acknowledged record and `G <evicted>` per gap marker
- *   maintain  runs maintenance and metrics until `<dbPath>.done` exists
+ *   maintain  runs maintenance and metrics until `<dbPath>.done` exists (compaction included)
+ * STORE_SETTINGS (JSON) sets the store settings; RECORD_AGE_MS makes appended records that old, so
+ * that the maintainer compacts them.
  * Any error is printed as `ERR <code> <message>` and the process exits 1.
  */
 import { existsSync } from 'node:fs';
@@ -22,6 +24,7 @@ const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 const doneFile = `${dbPath}.done`;
+const ageMs = Number(process.env['RECORD_AGE_MS'] ?? '0');
 const pad = 'p'.repeat(160);
 
 function appendLoop(): void {
@@ -32,7 +35,7 @@ function appendLoop(): void {
       stream: `s/${name}`,
       lane: 'telemetry' as const,
       deviceId: name,
-      tsMs: Date.now(),
+      tsMs: Date.now() - ageMs,
       body: { writer: name, n: n + i, pad },
     }));
     const r = store.append(records);

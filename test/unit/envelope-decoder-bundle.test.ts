@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { encodeEnvelope } from '../../shared/src/envelope';
+import { encodeColumnarEnvelope, encodeEnvelope } from '../../shared/src/envelope';
 import { REPO_ROOT } from '../support/child';
 import { useTempDir } from '../support/temp-dir';
 
@@ -31,18 +31,20 @@ describe('the bundled envelope decoder for cloud consumers', () => {
         body: { bar: 1.5 },
       },
     ];
-    const envelope = encodeEnvelope('gw-1', records);
-    // A separate node process with only the bundle: what a Lambda function would have.
-    const decoded = execFileSync(
-      process.execPath,
-      [
-        '-e',
-        `const { decodeEnvelope } = require(${JSON.stringify(out)});
-         const chunks = []; process.stdin.on('data', (c) => chunks.push(c));
-         process.stdin.on('end', () => process.stdout.write(JSON.stringify(decodeEnvelope(Buffer.concat(chunks)))));`,
-      ],
-      { input: envelope.payload, cwd: tempDir() },
-    );
-    expect(JSON.parse(decoded.toString())).toEqual({ header: envelope.header, records });
+    // A separate node process with only the bundle: what a Lambda function would have. It reads both
+    // versions of the envelope.
+    for (const envelope of [encodeEnvelope('gw-1', records), encodeColumnarEnvelope('gw-1', records)]) {
+      const decoded = execFileSync(
+        process.execPath,
+        [
+          '-e',
+          `const { decodeEnvelope } = require(${JSON.stringify(out)});
+           const chunks = []; process.stdin.on('data', (c) => chunks.push(c));
+           process.stdin.on('end', () => process.stdout.write(JSON.stringify(decodeEnvelope(Buffer.concat(chunks)))));`,
+        ],
+        { input: envelope.payload, cwd: tempDir() },
+      );
+      expect(JSON.parse(decoded.toString())).toEqual({ header: envelope.header, records });
+    }
   });
 });

@@ -1,94 +1,71 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { BUILD_DIR } from '../../scripts/build-paths';
 import { writeGdkProjects, type GdkConfig } from '../../scripts/gdk-projects';
 import { REPO_ROOT } from '../support/child';
+import { fakeZips, gdkBuild, gdkConfigProblems, recipeProblems } from '../support/gdk';
 import { useTempDir } from '../support/temp-dir';
-
-const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
-const BUILD_SYSTEMS = new Set(['zip', 'maven', 'gradle', 'gradlew', 'custom']);
-
-/** gdk 1.6's rules for gdk-config.json (GREENGRASS.md, "gdk"): the problems found. */
-function gdkProblems(raw: unknown): string[] {
-  const problems: string[] = [];
-  const c = raw as Partial<GdkConfig>;
-  if (typeof c.gdk_version !== 'string') problems.push('gdk_version missing');
-  const names = Object.keys(c.component ?? {});
-  if (names.length !== 1) problems.push(`component must hold exactly one key, has ${names.length}`);
-  for (const name of names) {
-    const s = c.component?.[name];
-    if (typeof s?.author !== 'string') problems.push(`${name}: author missing`);
-    if (typeof s?.version !== 'string' || !(SEMVER.test(s.version) || s.version === 'NEXT_PATCH'))
-      problems.push(`${name}: version must be semver or NEXT_PATCH`);
-    if (!BUILD_SYSTEMS.has(s?.build?.build_system ?? '')) problems.push(`${name}: unknown build_system`);
-    if (s?.build?.build_system === 'custom') {
-      const cmd = s.build.custom_build_command;
-      if (!Array.isArray(cmd) || cmd.length === 0 || !cmd.every((x) => typeof x === 'string'))
-        problems.push(`${name}: custom_build_command must be an array of strings`);
-    }
-    if (typeof s?.publish?.bucket !== 'string' || s.publish.bucket === '')
-      problems.push(`${name}: publish.bucket missing`);
-  }
-  return problems;
-}
-
-/** What `gdk component build` does around a custom build: recreate the folders, run the command without a shell. */
-function gdkBuild(dir: string): { name: string; version: string } {
-  const config = JSON.parse(readFileSync(join(dir, 'gdk-config.json'), 'utf8')) as GdkConfig;
-  const [name, settings] = Object.entries(config.component)[0]!;
-  expect(existsSync(join(dir, 'recipe.yaml'))).toBe(true);
-  rmSync(join(dir, 'greengrass-build'), { recursive: true, force: true });
-  mkdirSync(join(dir, 'greengrass-build', 'recipes'), { recursive: true });
-  mkdirSync(join(dir, 'greengrass-build', 'artifacts', name, settings.version), { recursive: true });
-  const [cmd, ...args] = settings.build.custom_build_command ?? [];
-  execFileSync(cmd!, args, { cwd: dir, stdio: 'pipe' });
-  return { name, version: settings.version };
-}
 
 describe('gdk projects', () => {
   const tempDir = useTempDir('ggdr-gdk-');
 
-  it('the root gdk-config.json (the shared settings) satisfies gdk 1.6', () => {
-    expect(gdkProblems(JSON.parse(readFileSync(join(REPO_ROOT, 'gdk-config.json'), 'utf8')))).toEqual([]);
-    expect(gdkProblems({ gdk_version: '1.6.0', component: { a: {}, b: {} } })).toContain(
-      'component must hold exactly one key, has 2',
+  it('the root gdk-config.json and recipe.yaml satisfy gdk 1.6, and its build says what to run instead', () => {
+    expect(gdkConfigProblems(JSON.parse(readFileSync(join(REPO_ROOT, 'gdk-config.json'), 'utf8')))).toEqual(
+      [],
     );
+    expect(gdkConfigProblems({ gdk_version: '1.6.0', component: { a: {}, b: {} } }).join()).toMatch(
+      /more than 1 properties/,
+    );
+    expect(recipeProblems(readFileSync(join(REPO_ROOT, 'recipe.yaml'), 'utf8'))).toEqual([]);
+    // gdk at the root: the recipe is there, so gdk empties root greengrass-build/ (nothing of the suite's
+    // lives there) and runs the custom command, which fails with the line to run.
+    const root = JSON.parse(readFileSync(join(REPO_ROOT, 'gdk-config.json'), 'utf8')) as GdkConfig;
+    const [cmd, ...args] = Object.values(root.component)[0]!.build.custom_build_command ?? [];
+    const run = spawnSync(cmd!, args, { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('npm run release -- --version');
+    expect(BUILD_DIR).not.toMatch(/greengrass-build/);
   });
 
-  it('writes one project per component that gdk accepts and whose build puts recipe and artifacts in place', () => {
-    // The zips the build step copies (their contents are the artifact test's business, not this one's).
-    const source = join(tempDir(), 'artifacts');
-    mkdirSync(source);
-    for (const c of ['buffer', 'ingest', 'replay', 'inference', 'status'])
-      for (const p of ['aarch64', 'amd64']) writeFileSync(join(source, `${c}-${p}.zip`), `${c} ${p}`);
-    const projects = writeGdkProjects(join(tempDir(), 'gdk'), source);
-    expect([...projects.keys()].sort()).toEqual([
-      'com.edgedr.Buffer',
-      'com.edgedr.Inference',
-      'com.edgedr.Ingest',
-      'com.edgedr.Replay',
-      'com.edgedr.Status',
-    ]);
+  it('writes a project per component and region that gdk accepts, whose build stages recipe and zips', () => {
+    const source = fakeZips(join(tempDir(), 'artifacts'));
+    const projects = writeGdkProjects(join(tempDir(), 'gdk'), source, {
+      regions: ['eu-west-1', 'eu-central-1'],
+    });
+    expect(projects.map((p) => `${p.region} ${p.component}`).sort()).toEqual(
+      ['eu-central-1', 'eu-west-1'].flatMap((r) =>
+        [
+          'com.edgedr.Buffer',
+          'com.edgedr.Inference',
+          'com.edgedr.Ingest',
+          'com.edgedr.Replay',
+          'com.edgedr.Status',
+        ].map((c) => `${r} ${c}`),
+      ),
+    );
     const shared = Object.values(
       (JSON.parse(readFileSync(join(REPO_ROOT, 'gdk-config.json'), 'utf8')) as GdkConfig).component,
     )[0]!;
-    for (const [component, dir] of projects) {
+    for (const { component, region, dir } of projects) {
       const config = JSON.parse(readFileSync(join(dir, 'gdk-config.json'), 'utf8')) as GdkConfig;
-      expect(gdkProblems(config)).toEqual([]);
+      expect(gdkConfigProblems(config)).toEqual([]);
       expect(Object.keys(config.component)).toEqual([component]);
       expect(config.component[component]).toMatchObject({
         author: shared.author,
         version: shared.version,
-        publish: shared.publish,
+        publish: { bucket: shared.publish.bucket, region },
       });
       const { name, version } = gdkBuild(dir);
-      const recipe = parse(readFileSync(join(dir, 'greengrass-build', 'recipes', 'recipe.yaml'), 'utf8')) as {
-        ComponentName: string;
-        ComponentVersion: string;
-      };
+      const text = readFileSync(join(dir, 'greengrass-build', 'recipes', 'recipe.yaml'), 'utf8');
+      expect(recipeProblems(text)).toEqual([]);
       // gdk publish refuses a recipe whose name differs from the gdk-config key.
-      expect(recipe).toMatchObject({ ComponentName: name, ComponentVersion: version });
+      expect(parse(text)).toMatchObject({
+        ComponentName: name,
+        ComponentVersion: version,
+        ComponentPublisher: shared.author,
+      });
       const short = component.replace('com.edgedr.', '').toLowerCase();
       for (const p of ['aarch64', 'amd64'])
         expect(
@@ -100,9 +77,13 @@ describe('gdk projects', () => {
     }
   });
 
-  it('stops with one line when the artifacts were not built', () => {
-    const projects = writeGdkProjects(join(tempDir(), 'gdk'), join(tempDir(), 'nothing-here'));
-    const dir = projects.get('com.edgedr.Buffer')!;
-    expect(() => gdkBuild(dir)).toThrow(/run npm run build:components/);
+  it('stops with one line when the artifacts were not built, or were built at another version', () => {
+    const [project] = writeGdkProjects(join(tempDir(), 'gdk'), join(tempDir(), 'nothing-here'));
+    expect(() => gdkBuild(project!.dir)).toThrow(/run npm run build:components/);
+    const [stale] = writeGdkProjects(join(tempDir(), 'gdk2'), fakeZips(join(tempDir(), 'old'), '0.0.9'));
+    expect(() => gdkBuild(stale!.dir)).toThrow(/built at 0.0.9, this recipe is at 0.1.0/);
+    expect(() => execFileSync('node', ['gdk-stage.cjs'], { cwd: project!.dir, stdio: 'pipe' })).toThrow(
+      /usage/,
+    );
   });
 });

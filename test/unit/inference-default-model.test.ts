@@ -2,30 +2,37 @@
  * @jest-environment ./test/support/native-typed-arrays-environment.js
  */
 import { readFileSync } from 'node:fs';
-import { defaultModelPath, readModelFile } from '../../components/inference/src/adapters/model-files';
+import {
+  defaultModelPath,
+  readModelFile,
+  sidecarOf,
+} from '../../components/inference/src/adapters/model-files';
 import { OnnxAnomalyModel } from '../../components/inference/src/adapters/onnx-model';
-import { PersistenceFilter } from '../../components/inference/src/core/alarm';
-import { DEFAULT_MEASUREMENTS } from '../../components/inference/src/config';
-import { featureNames, slidingWindowFeatures } from '../../components/inference/src/core/features';
+import { inferenceConfigSchema } from '../../components/inference/src/config';
+import { pushVerdict, quietPersistence } from '../../components/inference/src/core/persistence';
+import { windowsOf } from '../../components/inference/src/core/windows';
+import { corePolicy } from '../../components/inference/src/policy';
 import { PumpSimulator, type FaultKind } from '../../dev/pump-simulator';
 import { makeDefaultModel } from '../../scripts/make-default-model';
 
-const FEATURES = featureNames(DEFAULT_MEASUREMENTS);
+const CONFIG = inferenceConfigSchema.parse({});
+const POLICY = corePolicy(CONFIG);
+const FEATURES = POLICY.features;
 
-/** Windows of 5 readings, step 1, from a simulated pump (another seed than the model's). */
-function windows(seed: number, normal: number, fault?: { kind: FaultKind; ticks: number }): number[][] {
+/** Windows as the component builds them by default, from a simulated pump (another seed than the model's). */
+function windows(seed: number, normal: number, fault?: { kind: FaultKind; seconds: number }): number[][] {
   const sim = new PumpSimulator(seed, ['p'], 0);
-  const rows: number[][] = [];
-  const read = (): number[] => {
+  const readings: { tsMs: number; values: number[] }[] = [];
+  const read = (): void => {
     const r = sim.next()[0]!;
-    return DEFAULT_MEASUREMENTS.map((m) => r.measurements[m]!);
+    readings.push({ tsMs: r.tsMs, values: CONFIG.measurements.map((m) => r.measurements[m]!) });
   };
-  for (let i = 0; i < normal; i++) rows.push(read());
+  for (let i = 0; i < normal; i++) read();
   if (fault !== undefined) {
-    sim.injectFault('p', fault.kind, fault.ticks);
-    for (let i = 0; i < fault.ticks; i++) rows.push(read());
+    sim.injectFault('p', fault.kind, fault.seconds * 1_000);
+    for (let i = 0; i < fault.seconds; i++) read();
   }
-  return slidingWindowFeatures(rows, 5);
+  return windowsOf(readings, POLICY.window).map((w) => w.window.features);
 }
 
 describe('the shipped model', () => {
@@ -40,6 +47,7 @@ describe('the shipped model', () => {
     const { onnx, info } = makeDefaultModel();
     const path = defaultModelPath(`${__dirname}/../../components/inference/src`);
     expect(onnx.equals(readFileSync(path))).toBe(true);
+    expect(readFileSync(sidecarOf(path), 'utf8')).toBe(`${JSON.stringify(info, null, 2)}\n`);
     expect(readModelFile(path).info).toEqual(info);
   });
 
@@ -48,14 +56,19 @@ describe('the shipped model', () => {
     const { score } = await model.score(normal);
     const above = Array.from(score).filter((s) => s > 1).length;
     expect(above / normal.length).toBeLessThan(0.01);
-    const filter = new PersistenceFilter({ k: 5, n: 9, threshold: 1 });
-    expect(Array.from(score).some((s) => filter.push(s) === 'onset')).toBe(false);
+    let p = quietPersistence;
+    const onsets = Array.from(score).filter((s) => {
+      const pushed = pushVerdict(p, CONFIG.persistence, s > 1);
+      p = pushed.state;
+      return pushed.transition === 'onset';
+    });
+    expect(onsets).toEqual([]);
   });
 
   it.each<FaultKind>(['valve', 'bearing', 'cavitation'])(
     'scores an injected %s fault above the threshold',
     async (kind) => {
-      const w = windows(99, 200, { kind, ticks: 60 });
+      const w = windows(99, 200, { kind, seconds: 60 });
       const { score } = await model.score(w);
       const faulty = Array.from(score).slice(-40); // once the fault has developed
       expect(faulty.filter((s) => s > 1).length / faulty.length).toBeGreaterThan(0.8);

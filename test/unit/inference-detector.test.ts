@@ -2,7 +2,6 @@
  * @jest-environment ./test/support/native-typed-arrays-environment.js
  */
 import { OnnxAnomalyModel } from '../../components/inference/src/adapters/onnx-model';
-import { PersistenceFilter } from '../../components/inference/src/core/alarm';
 import {
   chiSquareQuantile,
   normalQuantile,
@@ -110,19 +109,5 @@ describe('PCA detector', () => {
     const err = await OnnxAnomalyModel.load(pcaToOnnx(three, info), info, FEATURES).catch((e: unknown) => e);
     expect(String((err as Error).message)).toContain('does not take 4 features');
     expect(thrownBy(() => fitPca(FEATURES, normalSamples(5, 5)))).toBeInstanceOf(RangeError);
-  });
-});
-
-describe('persistence filter', () => {
-  it('raises one onset after k of n windows above the threshold and one recovery after k of n below', () => {
-    const f = new PersistenceFilter({ k: 3, n: 5, threshold: 1 });
-    const scores = [0.2, 2, 0.3, 2, 2, 3, 2.5, 0.1, 2, 0.2, 0.1, 0.3, 0.2];
-    const events = scores.map((s) => f.push(s));
-    expect(events.filter((e) => e === 'onset')).toHaveLength(1);
-    expect(events.indexOf('onset')).toBe(4);
-    expect(events.filter((e) => e === 'recovery')).toHaveLength(1);
-    expect(events.indexOf('recovery')).toBe(10);
-    expect(f.peak).toBe(3);
-    expect(() => new PersistenceFilter({ k: 2, n: 5, threshold: 1 })).toThrow(RangeError);
   });
 });

@@ -1,9 +1,11 @@
-import { checkCommand, SeenIds, type CommandPolicy } from '../../components/replay/src/core/commands';
+import { checkCommand, type CommandPolicy } from '../../components/replay/src/core/commands';
+import { NOTHING_SEEN, remember, type SeenCommands } from '../../components/replay/src/core/seen-commands';
 
 const NOW = 1_800_000_000_000;
 const policy: CommandPolicy = {
   allowed: ['status', 'failover', 'pin', 'unpin', 'pause', 'resume', 'recalibrate'],
   maxAgeMs: 300_000,
+  maxFutureSkewMs: 5_000,
 };
 const bytes = (v: unknown): Uint8Array => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 const fresh = (extra: Record<string, unknown>) => ({
@@ -12,7 +14,7 @@ const fresh = (extra: Record<string, unknown>) => ({
   expiresAtMs: NOW + 60_000,
   ...extra,
 });
-const check = (v: unknown, p: CommandPolicy = policy, seen = new SeenIds(10)) =>
+const check = (v: unknown, p: CommandPolicy = policy, seen: SeenCommands = NOTHING_SEEN) =>
   checkCommand(bytes(v), NOW, p, seen);
 
 describe('cloud command checks', () => {
@@ -46,8 +48,20 @@ describe('cloud command checks', () => {
       /issued 300001 ms ago/,
     ],
     [
-      'one from the future',
-      fresh({ type: 'pause', issuedAtMs: NOW + 300_001 }),
+      'one from further in the future than the allowed skew',
+      fresh({ type: 'pause', issuedAtMs: NOW + 5_001 }),
+      'stale',
+      'c-1',
+      /issued 5001 ms in the future, more than 5000 ms/,
+    ],
+    [
+      'one issued minutes ahead with an expiry far away (a long replay window)',
+      fresh({
+        type: 'pin',
+        args: { region: 'a' },
+        issuedAtMs: NOW + 294_000,
+        expiresAtMs: 253_402_300_799_000,
+      }),
       'stale',
       'c-1',
       /in the future/,
@@ -66,13 +80,74 @@ describe('cloud command checks', () => {
     });
   });
 
-  it('refuses a replayed id, and forgets the oldest ids beyond its capacity', () => {
-    const seen = new SeenIds(2);
-    seen.add('c-1');
-    expect(check(fresh({ type: 'status' }), policy, seen)).toMatchObject({ ok: false, reason: 'duplicate' });
-    seen.add('c-2');
-    seen.add('c-3');
-    expect(seen.has('c-1')).toBe(false);
-    expect(check(fresh({ type: 'status' }), policy, seen)).toMatchObject({ ok: true });
+  it('accepts a command issued within the allowed skew ahead of the gateway clock', () => {
+    expect(check(fresh({ type: 'status', issuedAtMs: NOW + 5_000 }))).toMatchObject({ ok: true });
+  });
+
+  it('refuses a replayed id', () => {
+    const seen = remember(NOTHING_SEEN, { id: 'c-1', issuedAtMs: NOW - 1_000 }, NOW, policy.maxAgeMs);
+    expect(check(fresh({ type: 'status' }), policy, seen)).toMatchObject({
+      ok: false,
+      reason: 'duplicate',
+      id: 'c-1',
+    });
+  });
+});
+
+describe('accepted command ids', () => {
+  const at = (id: string, issuedAtMs: number) => ({ id, issuedAtMs });
+
+  it.each<[string, [string, number][], number, number, string[], number]>([
+    [
+      'keeps what is still fresh',
+      [
+        ['a', NOW - 10],
+        ['b', NOW - 5],
+      ],
+      NOW,
+      10,
+      ['a', 'b'],
+      0,
+    ],
+    [
+      'forgets ids too old to pass the age check, raising the floor to them',
+      [
+        ['a', NOW - 400_000],
+        ['b', NOW - 5],
+      ],
+      NOW,
+      10,
+      ['b'],
+      NOW - 400_000,
+    ],
+    [
+      'beyond capacity forgets the earliest issued, raising the floor',
+      [
+        ['a', NOW - 30],
+        ['c', NOW - 10],
+        ['b', NOW - 20],
+      ],
+      NOW,
+      2,
+      ['b', 'c'],
+      NOW - 30,
+    ],
+  ])('%s', (_, entries, nowMs, capacity, kept, floorMs) => {
+    const seen = entries.reduce<SeenCommands>(
+      (s, [id, t]) => remember(s, at(id, t), nowMs, policy.maxAgeMs, capacity),
+      NOTHING_SEEN,
+    );
+    expect(seen.entries.map((e) => e.id)).toEqual(kept);
+    expect(seen.floorMs).toBe(floorMs);
+  });
+
+  it('refuses a command issued at or before the floor: a forgotten id never runs again', () => {
+    const seen: SeenCommands = { entries: [], floorMs: NOW - 1_000 };
+    expect(check(fresh({ type: 'pause', issuedAtMs: NOW - 1_000 }), policy, seen)).toMatchObject({
+      ok: false,
+      reason: 'stale',
+      detail: 'issued before the oldest command this gateway still remembers',
+    });
+    expect(check(fresh({ type: 'pause', issuedAtMs: NOW - 999 }), policy, seen)).toMatchObject({ ok: true });
   });
 });

@@ -1,6 +1,13 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { regionFileProblems, regionsSchema, resolveClientId } from '../../components/replay/src/regions';
+import { replayConfigSchema } from '../../components/replay/src/config';
+import { planOf } from '../../components/replay/src/plan';
+import {
+  regionClientIds,
+  regionFileProblems,
+  regionsSchema,
+  resolveClientId,
+} from '../../components/replay/src/regions';
 import { parseConfig } from '../../shared/src/config';
 import { thrownBy } from '../support/thrown';
 import { useTempDir } from '../support/temp-dir';
@@ -29,9 +36,53 @@ describe('replay regions', () => {
     ...extra,
   });
 
-  it('fills defaults: port 8883, warm standby, IoT Core flow control on', () => {
+  it('fills defaults: port 8883, warm standby, IoT Core flow control on, no drain links', () => {
     const [r] = parseConfig(regionsSchema, [region('eu-west-1', 0)], 'regions');
-    expect(r).toMatchObject({ port: 8883, standby: 'warm', iotCoreFlowControl: true });
+    expect(r).toMatchObject({ port: 8883, standby: 'warm', iotCoreFlowControl: true, drainLinks: 0 });
+  });
+
+  it('gives each drain link a client id of its own, and refuses ids that collide', () => {
+    const [r] = parseConfig(regionsSchema, [region('eu-west-1', 0, { drainLinks: 2 })], 'regions');
+    expect(regionClientIds(r!)).toEqual([
+      'gw-1-replay-eu-west-1',
+      'gw-1-replay-eu-west-1-drain-1',
+      'gw-1-replay-eu-west-1-drain-2',
+    ]);
+    const clash = [
+      region('eu-west-1', 0, { drainLinks: 1 }),
+      region('us-east-1', 1, { clientId: 'gw-1-replay-eu-west-1-drain-1' }),
+    ];
+    expect((thrownBy(() => parseConfig(regionsSchema, clash, 'regions')) as Error).message).toContain(
+      '[1].clientId: expected clientId gw-1-replay-eu-west-1-drain-1 is also used by region eu-west-1',
+    );
+    expect(
+      (thrownBy(() => parseConfig(regionsSchema, [region('a', 0, { drainLinks: 8 })], 'regions')) as Error)
+        .message,
+    ).toContain('[0].drainLinks: expected <= 7');
+  });
+
+  it('reports a client id longer than IoT Core allows once {thing} and the drain suffix are filled in', () => {
+    const long = parseConfig(
+      regionsSchema,
+      [region('eu-west-1', 0, { clientId: '{thing}-replay', drainLinks: 3 })],
+      'regions',
+    );
+    expect(regionFileProblems(long, 'x'.repeat(120)).join()).toContain(
+      "longer than IoT Core's 128 characters",
+    );
+    expect(regionFileProblems(long, 'gw-1')).toEqual([]);
+  });
+
+  it('hedging: defaults, bounds, and a delay that never reaches the ack timeout', () => {
+    const c = parseConfig(replayConfigSchema, {}, 'replay');
+    expect(c.hedging).toEqual({ enabled: true, minDelayMs: 200, maxDelayMs: 2_000, maxInFlight: 2 });
+    expect(c.commands.maxFutureSkewMs).toBe(5_000);
+    expect(
+      (thrownBy(() => parseConfig(replayConfigSchema, { hedging: { minDelayMs: 3_000 } }, 'replay')) as Error)
+        .message,
+    ).toContain('hedging.minDelayMs: expected at most maxDelayMs (2000)');
+    const quick = parseConfig(replayConfigSchema, { connection: { ackTimeoutSeconds: 1 } }, 'replay');
+    expect(planOf(quick, quick.topics).policy.hedging).toMatchObject({ minDelayMs: 200, maxDelayMs: 750 });
   });
 
   it('names the region and the field of each problem', () => {

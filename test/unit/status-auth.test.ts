@@ -8,7 +8,7 @@ import {
   sameSecret,
   SESSION_COOKIE,
   sessionValue,
-} from '../../components/status/src/core/auth';
+} from '../../components/status/src/auth';
 import { accessProblems, readTokenFile } from '../../components/status/src/adapters/token-file';
 import { useTempDir } from '../support/temp-dir';
 

@@ -1,10 +1,15 @@
 import { isAbsolute, join } from 'node:path';
-import { publishDocument } from '../../../shared/src/messages/documents';
+import { publishDocument, readDocument } from '../../../shared/src/messages/documents';
 import type { ComponentDeps, RunningService } from '../../../shared/src/component/run';
 import { periodic } from '../../../shared/src/component/periodic';
-import { isDrError, toDrError } from '../../../shared/src/errors';
-import { SqliteRecordStore, type StoreEvent } from '../../../shared/src/store';
+import { isDrError, toDrError, type DrError } from '../../../shared/src/errors';
+import type { Subscription } from '../../../shared/src/runtime/port';
+import { SqliteRecordStore, type LostEpochAccount, type StoreEvent } from '../../../shared/src/store';
+import { CloudWatchTranslator } from './cloudwatch';
 import { BUFFER_COMPONENT, type BufferConfig } from './config';
+
+/** Between maintenance rounds with work left: room for the other processes' writes. */
+const MAINTENANCE_PAUSE_MS = 20;
 
 /**
  * Owns the store: opens and migrates it, checks its integrity (quarantining a damaged file), enforces
@@ -15,6 +20,11 @@ export class BufferService implements RunningService<BufferConfig> {
   private config: Readonly<BufferConfig>;
   private readonly abort = new AbortController();
   private readonly loops: Promise<void>[];
+  private cloudwatch: {
+    translator: CloudWatchTranslator;
+    subscriptions: Subscription[];
+    key: string;
+  } | null = null;
 
   constructor(private readonly deps: ComponentDeps<BufferConfig>) {
     this.config = deps.config;
@@ -33,7 +43,56 @@ export class BufferService implements RunningService<BufferConfig> {
         () => this.publishMetrics(),
         signal,
       ),
+      periodic(
+        deps.clock,
+        () => this.config.cloudwatch.intervalMs,
+        () => this.publishCloudWatch(),
+        signal,
+      ),
     ];
+  }
+
+  /** Starts, restarts or stops the CloudWatch translation to match the configuration. */
+  async configureCloudWatch(config: Readonly<BufferConfig>): Promise<void> {
+    const c = config.cloudwatch;
+    const key = JSON.stringify(c);
+    if (this.cloudwatch?.key === key) return;
+    const old = this.cloudwatch;
+    this.cloudwatch = null;
+    await Promise.all((old?.subscriptions ?? []).map((s) => s.close().catch(() => undefined)));
+    if (!c.enabled) return;
+    const translator = new CloudWatchTranslator(c.namespace, this.deps.runtime.thingName);
+    const subscriptions = await Promise.all([
+      this.deps.runtime.subscribe(c.replayStatusTopic, (m) => translator.onReplayStatus(readDocument(m))),
+      this.deps.runtime.subscribe(c.alertTopic, (m) => translator.onAnomaly(readDocument(m))),
+    ]);
+    this.cloudwatch = { translator, subscriptions, key };
+    this.deps.logger.info(
+      { topic: c.topic, namespace: c.namespace, intervalMs: c.intervalMs },
+      'CloudWatch metrics on: one request per metric to the aws.greengrass.Cloudwatch component',
+    );
+  }
+
+  private async publishCloudWatch(): Promise<void> {
+    const cw = this.cloudwatch;
+    if (cw === null) return;
+    let metrics = null;
+    try {
+      metrics = this.store.metrics();
+    } catch (err) {
+      this.deps.logger.warn({ err: toDrError(err) }, 'store metrics unavailable for CloudWatch');
+    }
+    for (const request of cw.translator.requests(metrics, this.deps.clock.nowMs())) {
+      try {
+        await this.deps.runtime.publishJson(this.config.cloudwatch.topic, request);
+      } catch (err) {
+        this.deps.logger.warn(
+          { err: toDrError(err), topic: this.config.cloudwatch.topic },
+          'CloudWatch metric not published',
+        );
+        return;
+      }
+    }
   }
 
   storePath(config: Readonly<BufferConfig>): string {
@@ -42,7 +101,7 @@ export class BufferService implements RunningService<BufferConfig> {
       : join(this.deps.runtime.workDir, config.storePath);
   }
 
-  private open(config: Readonly<BufferConfig>): SqliteRecordStore {
+  private open(config: Readonly<BufferConfig>, lostEpoch?: LostEpochAccount): SqliteRecordStore {
     const path = this.storePath(config);
     const store = SqliteRecordStore.open({
       path,
@@ -51,6 +110,7 @@ export class BufferService implements RunningService<BufferConfig> {
       onCorrupt: 'quarantine',
       clock: this.deps.clock,
       onEvent: (event) => this.onStoreEvent(event),
+      ...(lostEpoch === undefined ? {} : { lostEpoch }),
     });
     this.deps.logger.info({ path, epoch: store.epoch, pragmas: store.pragmas() }, 'store open');
     return store;
@@ -58,22 +118,53 @@ export class BufferService implements RunningService<BufferConfig> {
 
   private onStoreEvent(event: StoreEvent): void {
     const { logger, runtime } = this.deps;
-    if (event.type === 'recreated') {
-      logger.error(
-        { code: event.code, path: event.path, quarantinedTo: event.quarantinedTo, reason: event.reason },
-        'store was damaged: moved aside and recreated',
-      );
-    } else {
-      const r = event.report;
-      logger.warn(
-        {
-          evictedRecords: r.evictedRecords,
-          fromTsMs: r.fromTsMs,
-          toTsMs: r.toTsMs,
-          gapMarkerId: r.gapMarkerId,
-        },
-        'store quota reached: oldest records evicted, gap marker written',
-      );
+    switch (event.type) {
+      case 'recreated':
+        logger.error(
+          {
+            code: event.code,
+            path: event.path,
+            quarantinedTo: event.quarantinedTo,
+            reason: event.reason,
+            lostEpoch: event.lostEpoch,
+            lostRecords: event.lostRecords,
+            gapMarkerId: event.gapMarkerId,
+          },
+          event.cause === 'damaged'
+            ? 'store was damaged: moved aside and recreated'
+            : 'store file was deleted or replaced: a fresh store was created, the lost epoch is named by a gap marker',
+        );
+        break;
+      case 'eviction': {
+        const r = event.report;
+        logger.warn(
+          {
+            evictedRecords: r.evictedRecords,
+            fromTsMs: r.fromTsMs,
+            toTsMs: r.toTsMs,
+            gapMarkerId: r.gapMarkerId,
+          },
+          'store quota reached: oldest records evicted, gap marker written',
+        );
+        break;
+      }
+      case 'relinked':
+        logger.error(
+          { path: event.path, setAsideTo: event.setAsideTo },
+          'the store path was removed or replaced while its data file is intact: link restored',
+        );
+        break;
+      case 'block-damaged':
+        logger.error(
+          {
+            blockId: event.blockId,
+            records: event.records,
+            reason: event.reason,
+            gapMarkerId: event.gapMarkerId,
+          },
+          'a compacted block is damaged: dropped and named by a gap marker',
+        );
+        break;
     }
     publishDocument(runtime, this.config.eventsTopic, {
       component: BUFFER_COMPONENT,
@@ -82,21 +173,54 @@ export class BufferService implements RunningService<BufferConfig> {
     }).catch((err: unknown) => logger.warn({ err: toDrError(err) }, 'could not publish a store event'));
   }
 
-  private maintain(): void {
-    try {
-      const report = this.store.maintain();
-      if (report.busy) this.deps.logger.debug('WAL checkpoint deferred: readers are active');
-    } catch (err) {
-      const e = toDrError(err);
-      if (isDrError(e, 'STORE_CORRUPT')) {
-        // Damaged under us (disk fault, or a file overwritten): reopen, which quarantines and recreates.
-        this.deps.logger.error({ err: e }, 'store damaged while running: reopening');
-        this.store.close();
-        this.store = this.open(this.config);
+  /**
+   * Maintenance rounds (quota, compaction, checkpoint, vacuum, a slice of the integrity check) while
+   * work remains, up to one interval's worth, with a pause between rounds so that Ingest's appends
+   * and Replay's acks get the write lock in between: each round's transactions are short.
+   */
+  private async maintain(): Promise<void> {
+    const deadline = this.deps.clock.monotonicMs() + this.config.maintenanceIntervalMs;
+    for (;;) {
+      let more = false;
+      try {
+        const report = this.store.maintain();
+        if (report.busy) this.deps.logger.debug('WAL checkpoint deferred: readers are active');
+        more = report.more;
+      } catch (err) {
+        this.onMaintenanceFault(toDrError(err));
         return;
       }
-      this.deps.logger.warn({ err: e }, 'store maintenance failed; will retry');
+      if (!more || this.abort.signal.aborted || this.deps.clock.monotonicMs() >= deadline) return;
+      try {
+        await this.deps.clock.sleep(MAINTENANCE_PAUSE_MS, this.abort.signal);
+      } catch {
+        return; // stopping
+      }
     }
+  }
+
+  private onMaintenanceFault(e: DrError): void {
+    if (isDrError(e, 'STORE_CORRUPT')) {
+      // Damaged under us (disk fault, or a file overwritten): reopen, which quarantines and recreates.
+      this.deps.logger.error({ err: e }, 'store damaged while running: reopening');
+      this.store.close();
+      this.store = this.open(this.config);
+      return;
+    }
+    if (isDrError(e, 'STORE_REPLACED')) {
+      // The data file was deleted or replaced: the epoch this handle holds is over. What it still held
+      // is named in the fresh store's gap marker.
+      let account: LostEpochAccount | undefined;
+      try {
+        account = this.store.undeliveredAccount();
+      } catch (err) {
+        this.deps.logger.warn({ err: toDrError(err) }, 'could not account for the lost store');
+      }
+      this.store.close();
+      this.store = this.open(this.config, account);
+      return;
+    }
+    this.deps.logger.warn({ err: e }, 'store maintenance failed; will retry');
   }
 
   private async publishMetrics(): Promise<void> {
@@ -110,7 +234,10 @@ export class BufferService implements RunningService<BufferConfig> {
         configuration: this.deps.configurationStatus,
       });
     } catch (err) {
-      this.deps.logger.warn({ err: toDrError(err) }, 'could not publish store metrics');
+      const e = toDrError(err);
+      // Noticed here too when maintenance rounds are far apart.
+      if (isDrError(e, 'STORE_REPLACED') || isDrError(e, 'STORE_CORRUPT')) this.onMaintenanceFault(e);
+      else this.deps.logger.warn({ err: e }, 'could not publish store metrics');
     }
   }
 
@@ -119,6 +246,7 @@ export class BufferService implements RunningService<BufferConfig> {
       this.storePath(config) !== this.storePath(this.config) ||
       JSON.stringify(config.store) !== JSON.stringify(this.config.store);
     this.config = config;
+    await this.configureCloudWatch(config);
     if (reopen) {
       this.store.close();
       this.store = this.open(config);
@@ -129,11 +257,18 @@ export class BufferService implements RunningService<BufferConfig> {
   async stop(): Promise<void> {
     this.abort.abort();
     await Promise.all(this.loops);
+    await Promise.all((this.cloudwatch?.subscriptions ?? []).map((s) => s.close().catch(() => undefined)));
     this.store.close();
   }
 }
 
-export function startBuffer(deps: ComponentDeps<BufferConfig>): Promise<BufferService> {
+export async function startBuffer(deps: ComponentDeps<BufferConfig>): Promise<BufferService> {
   const service = new BufferService(deps);
-  return Promise.resolve(service);
+  try {
+    await service.configureCloudWatch(deps.config);
+  } catch (err) {
+    await service.stop();
+    throw err;
+  }
+  return service;
 }

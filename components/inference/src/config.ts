@@ -17,13 +17,30 @@ export const DEFAULT_MEASUREMENTS = [
   'volumeFlowRateRMS',
 ];
 
+/** Slow thermal channels: fed as their deviation from their own trailing mean. */
+export const DEFAULT_DETRENDED = ['temperature', 'thermocouple'];
+export const DEFAULT_ADAPT_AFTER_MS = 600_000;
+export const DEFAULT_MAX_SHIFT = 10;
+/** The design's "first N minutes" of normal operation. */
+export const DEFAULT_CALIBRATION_SPAN_MS = 600_000;
+
 const fitSchema = z.strictObject({
   /** Confidence of the T² and Q control limits. */
-  alpha: cfg.number((n) => n.gt(0.5).lt(1)).default(0.999),
+  alpha: cfg.number((n) => n.gt(0.5).lt(1)).default(0.99999),
   /** Keep the fewest principal components that explain this share of the variance. */
   explainedVariance: cfg.number((n) => n.gt(0).max(1)).default(0.9),
   /** A feature's spread is at least this share of its level (a sensor constant during calibration). */
   minRelativeStd: cfg.number((n) => n.gt(0).max(1)).default(0.01),
+});
+
+const screenSchema = z.strictObject({
+  /** Each asset's calibration windows are cut into this many slices, in time order. */
+  blocks: cfg.int((n) => n.min(2).max(50)).default(6),
+  /**
+   * A calibration is refused when a feature's slice medians differ by more than this many within-slice
+   * spreads (a fault or a change of regime while it learnt); 0 turns the screen off.
+   */
+  maxShift: cfg.number((n) => n.min(0)).default(DEFAULT_MAX_SHIFT),
 });
 
 export const inferenceConfigSchema = z
@@ -46,10 +63,36 @@ export const inferenceConfigSchema = z
         maxGapMs: cfg.int((n) => n.min(1)).default(10_000),
       })
       .default({ size: 5, step: 1, maxGapMs: 10_000 }),
+    /**
+     * Slow channels fed as their deviation from their own trailing mean (an exponential average over the
+     * readings' timestamps), so a pump warming up over an hour is not an anomaly; a fast change still is.
+     */
+    detrend: z
+      .strictObject({
+        measurements: z.array(z.string().min(1)).default(DEFAULT_DETRENDED),
+        timeConstantMs: cfg.int((n) => n.min(1_000)).default(120_000),
+      })
+      .default({ measurements: DEFAULT_DETRENDED, timeConstantMs: 120_000 }),
     /** An alarm starts after k of the last n windows score above the threshold, and ends after k of n below. */
     persistence: z
-      .strictObject({ k: cfg.int((n) => n.min(1)).default(5), n: cfg.int((n) => n.min(1)).default(9) })
+      .strictObject({
+        k: cfg.int((n) => n.min(1)).default(5),
+        n: cfg.int((n) => n.min(1).max(30)).default(9),
+      })
       .default({ k: 5, n: 9 }),
+    /**
+     * An alarm whose state has stayed stable for `afterMs` (the readings' time) is accepted as the asset's
+     * new normal, with an `adapted` event; 0 never accepts one.
+     */
+    adaptation: z
+      .strictObject({
+        afterMs: cfg.int((n) => n.min(0)).default(DEFAULT_ADAPT_AFTER_MS),
+        /** Slots the period is cut into; each slot's mean must stay within `tolerance` of the period's. */
+        slots: cfg.int((n) => n.min(2).max(100)).default(5),
+        /** In the model's standard deviations, per feature. */
+        tolerance: cfg.number((n) => n.gt(0)).default(1),
+      })
+      .default({ afterMs: DEFAULT_ADAPT_AFTER_MS, slots: 5, tolerance: 1 }),
     /** A model file (.onnx) with its sidecar (`<file>.json`), e.g. an artifact of a model component. */
     modelPath: cfg.nullable(z.string().min(1)).default(null),
     calibration: z
@@ -58,11 +101,24 @@ export const inferenceConfigSchema = z
         onStart: cfg.bool().default(true),
         /** Windows of normal operation to learn from. */
         windows: cfg.int((n) => n.min(20).max(100_000)).default(300),
+        /**
+         * ...spread over at least this much of the readings' own time (per collection), so a calibration
+         * sees minutes of normal operation at any reading rate; 0: as soon as there are `windows`.
+         */
+        spanMs: cfg.int((n) => n.min(0)).default(DEFAULT_CALIBRATION_SPAN_MS),
         /** One model per asset instead of one for all. */
         perAsset: cfg.bool().default(false),
         fit: fitSchema.default(fitSchema.parse({})),
+        screen: screenSchema.default(screenSchema.parse({})),
       })
-      .default({ onStart: true, windows: 300, perAsset: false, fit: fitSchema.parse({}) }),
+      .default({
+        onStart: true,
+        windows: 300,
+        spanMs: DEFAULT_CALIBRATION_SPAN_MS,
+        perAsset: false,
+        fit: fitSchema.parse({}),
+        screen: screenSchema.parse({}),
+      }),
     /** Windows scored together in one inference call, at most; and how long a window may wait for others. */
     maxBatch: cfg.int((n) => n.min(1).max(4_096)).default(64),
     flushMs: cfg.int((n) => n.min(1).max(10_000)).default(50),
@@ -84,6 +140,13 @@ export const inferenceConfigSchema = z
         path: ['persistence'],
         message: `k must be more than half of n and at most n (k ${c.persistence.k}, n ${c.persistence.n})`,
       });
+    for (const m of c.detrend.measurements)
+      if (!c.measurements.includes(m))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['detrend', 'measurements'],
+          message: `${m} is not one of the measurements`,
+        });
     if (c.calibration.windows <= 2 * c.measurements.length + 1)
       ctx.addIssue({
         code: 'custom',

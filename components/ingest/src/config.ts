@@ -47,6 +47,14 @@ const mqttSourceSchema = z.strictObject({
   passwordPath: z.string().optional(),
   reconnectMinMs: cfg.int((n) => n.min(100)).default(1_000),
   reconnectMaxMs: cfg.int((n) => n.min(100)).default(30_000),
+  /** 5 lets the source set how many unacknowledged readings the broker may send (receive maximum). */
+  protocolVersion: cfg.int((n) => n.min(4).max(5)).default(5),
+  /**
+   * Readings received and not yet acknowledged at most: each is acknowledged once committed. With MQTT
+   * 3.1.1 the broker's own limit applies (Mosquitto's max_inflight_messages, 20 by default): set this to it,
+   * so a commit starts as soon as the broker's window is full.
+   */
+  maxUnackedMessages: cfg.int((n) => n.min(1).max(65_535)).default(1_000),
 });
 export type MqttSourceConfig = z.output<typeof mqttSourceSchema>;
 

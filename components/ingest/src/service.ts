@@ -10,7 +10,7 @@ import { sharedStoreLocation } from '../../../shared/src/store/location';
 import { INGEST_COMPONENT, type IngestConfig } from './config';
 import { createMapper, type RejectReason } from './core/mapper';
 import { FollowingStore } from '../../../shared/src/store/following-store';
-import { MqttSource } from './mqtt-source';
+import { MqttSource, type Settle } from './mqtt-source';
 import { RateLimitedLog } from './rate-limited-log';
 
 type DropReason = RejectReason | 'overload' | 'store_rejected' | 'bad_anomaly';
@@ -22,13 +22,22 @@ interface Counters {
   batches: number;
   lastCommitMs: number;
   maxCommitMs: number;
-  /** Records lost because the store refused them after retries (disk full, I/O): logged and counted. */
+  /** Readings the store could not take and that are not retried (it is closed or damaged): logged and counted. */
   storeFailures: number;
+  /** Commits retried because the store was busy, full or briefly unavailable: waited out, nothing dropped. */
+  storeRetries: number;
   /** Live-batch messages the nucleus refused (stored records Inference did not see). */
   liveBatchFailures: number;
 }
 
 const COMMIT_WINDOW = 512;
+/**
+ * Ingest waits for the store's lock in short slices and retries asynchronously with backoff, so its event
+ * loop keeps running (and readings keep being queued) while another process holds the lock.
+ */
+const INGEST_BUSY_SLICE_MS = 50;
+
+const NOTHING: Settle = () => undefined;
 
 /**
  * The only door into the store for data: readings from local topics (and optionally a local MQTT
@@ -41,7 +50,7 @@ export class IngestService implements RunningService<IngestConfig> {
   private readonly store: FollowingStore;
   private readonly writer: GroupCommitWriter;
   private readonly rejectLog: RateLimitedLog;
-  private pendingDeadLetters: DeadLetterInput[] = [];
+  private pendingDeadLetters: { entry: DeadLetterInput; settle: Settle }[] = [];
   private deadLetterTimer: NodeJS.Timeout | undefined;
   private subscriptions: Subscription[] = [];
   private mqtt: MqttSource | undefined;
@@ -56,15 +65,24 @@ export class IngestService implements RunningService<IngestConfig> {
     lastCommitMs: 0,
     maxCommitMs: 0,
     storeFailures: 0,
+    storeRetries: 0,
     liveBatchFailures: 0,
   };
 
   static async start(deps: ComponentDeps<IngestConfig>): Promise<IngestService> {
     const location = await sharedStoreLocation(deps.runtime);
-    const service = new IngestService(
-      deps,
-      new FollowingStore(location, deps.runtime.thingName, deps.logger),
+    const store = new FollowingStore(
+      {
+        ...location,
+        settings: {
+          ...location.settings,
+          busyTimeoutMs: Math.min(location.settings.busyTimeoutMs, INGEST_BUSY_SLICE_MS),
+        },
+      },
+      deps.runtime.thingName,
+      deps.logger,
     );
+    const service = new IngestService(deps, store);
     deps.logger.info({ path: location.path }, 'store open');
     await service.subscribe();
     return service;
@@ -78,14 +96,27 @@ export class IngestService implements RunningService<IngestConfig> {
     this.store = store;
     this.mapper = this.makeMapper(deps.config);
     this.rejectLog = new RateLimitedLog(deps.logger, deps.config.rejectLogIntervalMs);
+    // A busy, full or not-yet-available store is waited out (with backpressure on the MQTT source),
+    // never a reason to drop a reading.
     this.writer = new GroupCommitWriter(store, {
       flushIntervalMs: deps.config.flushIntervalMs,
       maxBatchRecords: deps.config.maxBatchRecords,
-      maxRetries: 5,
+      maxRetries: Number.POSITIVE_INFINITY,
+      // A damaged store is the owner's to quarantine and recreate: wait for it like for a busy one.
+      shouldRetry: (err) => err.retryable || err.code === 'STORE_CORRUPT',
       retryBaseMs: 50,
       retryMaxMs: 2_000,
       clock: deps.clock,
       onCommit: (c) => this.onCommit(c.records, c.result.ids, c.commitMs),
+      onRetry: (err) => {
+        this.counters.storeRetries += 1;
+        this.rejectLog.warn(
+          `retry:${err.code}`,
+          this.deps.clock.nowMs(),
+          { code: err.code },
+          'the store cannot take a commit now: retrying',
+        );
+      },
     });
     this.loops.push(
       periodic(
@@ -115,8 +146,9 @@ export class IngestService implements RunningService<IngestConfig> {
     if (mqttConfig !== undefined) {
       this.mqtt = new MqttSource(
         mqttConfig,
-        (topic, payload) => this.ingest(topic, payload),
+        (topic, payload, settle) => this.ingest(topic, payload, settle, 'mqtt'),
         this.deps.logger,
+        () => this.writer.flushSoon(),
       );
       this.mqtt.start();
     }
@@ -134,41 +166,50 @@ export class IngestService implements RunningService<IngestConfig> {
     this.ingest(message.topic, payload);
   }
 
-  /** Maps and queues one reading. Public for the other sources (local MQTT) and the benchmark. */
-  ingest(topic: string, payload: unknown): void {
+  /**
+   * Maps and queues one reading; `settle` hears whether it was kept (committed or dead-lettered). Public
+   * for the other sources (local MQTT) and the benchmark. Readings from the MQTT source are never refused
+   * as overload: the broker holds what we have not acknowledged, so they are bounded by its window.
+   */
+  ingest(topic: string, payload: unknown, settle: Settle = NOTHING, source: 'ipc' | 'mqtt' = 'ipc'): void {
     const nowMs = this.deps.clock.nowMs();
-    if (this.writer.waitingRecords >= this.config.maxQueuedRecords) {
+    if (source === 'ipc' && this.writer.waitingRecords >= this.config.maxQueuedRecords) {
       this.drop(
         'overload',
         topic,
         payload,
         `more than ${this.config.maxQueuedRecords} records wait for a commit`,
       );
+      settle('not-kept');
       return;
     }
     const result = this.mapper(topic, payload, nowMs);
     if (!result.ok) {
-      this.drop(result.reason, topic, payload, result.detail);
+      this.drop(result.reason, topic, payload, result.detail, settle);
       return;
     }
-    this.append(result.record, topic, payload);
+    this.append(result.record, topic, payload, settle);
   }
 
-  private append(record: NewRecord, topic: string, payload: unknown): void {
-    this.writer.append([record]).catch((err: unknown) => {
-      const e = toDrError(err);
-      if (e.code === 'RECORD_INVALID' || e.code === 'RECORD_TOO_LARGE') {
-        this.drop('store_rejected', topic, payload, e.message);
-        return;
-      }
-      this.counters.storeFailures += 1;
-      this.rejectLog.warn(
-        `store:${e.code}`,
-        this.deps.clock.nowMs(),
-        { code: e.code, topic },
-        'the store refused a commit after retries',
-      );
-    });
+  private append(record: NewRecord, topic: string, payload: unknown, settle: Settle = NOTHING): void {
+    this.writer.append([record]).then(
+      () => settle('kept'),
+      (err: unknown) => {
+        const e = toDrError(err);
+        if (e.code === 'RECORD_INVALID' || e.code === 'RECORD_TOO_LARGE') {
+          this.drop('store_rejected', topic, payload, e.message, settle);
+          return;
+        }
+        this.counters.storeFailures += 1;
+        settle('not-kept');
+        this.rejectLog.warn(
+          `store:${e.code}`,
+          this.deps.clock.nowMs(),
+          { code: e.code, topic },
+          'the store refused a commit and it is not retried',
+        );
+      },
+    );
   }
 
   /** Anomaly events from Inference (documents) go to the alert lane, so they reach the cloud first. */
@@ -196,7 +237,13 @@ export class IngestService implements RunningService<IngestConfig> {
     );
   }
 
-  private drop(reason: DropReason, topic: string, payload: unknown, detail: string): void {
+  private drop(
+    reason: DropReason,
+    topic: string,
+    payload: unknown,
+    detail: string,
+    settle: Settle = NOTHING,
+  ): void {
     this.counters.rejected[reason] = (this.counters.rejected[reason] ?? 0) + 1;
     const raw = Buffer.isBuffer(payload) ? payload : Buffer.from(JSON.stringify(payload) ?? String(payload));
     this.rejectLog.warn(
@@ -206,7 +253,7 @@ export class IngestService implements RunningService<IngestConfig> {
       'reading rejected',
     );
     if (reason === 'overload') return; // the store is the bottleneck: counted and logged, not written
-    this.pendingDeadLetters.push({ source: topic, reason, detail, raw });
+    this.pendingDeadLetters.push({ entry: { source: topic, reason, detail, raw }, settle });
     this.deadLetterTimer ??= setTimeout(() => this.flushDeadLetters(), this.config.flushIntervalMs);
   }
 
@@ -216,11 +263,21 @@ export class IngestService implements RunningService<IngestConfig> {
     this.pendingDeadLetters = [];
     if (batch.length === 0) return;
     try {
-      this.store.deadLetter(batch);
+      this.store.deadLetter(batch.map((d) => d.entry));
     } catch (err) {
+      const e = toDrError(err);
+      if (e.retryable && !this.abort.signal.aborted) {
+        // Busy or not yet available: keep them and try again (their sources are not acknowledged meanwhile).
+        this.pendingDeadLetters.unshift(...batch);
+        this.deadLetterTimer ??= setTimeout(() => this.flushDeadLetters(), 500);
+        return;
+      }
       this.counters.storeFailures += batch.length;
-      this.deps.logger.error({ err: toDrError(err), count: batch.length }, 'could not write dead letters');
+      this.deps.logger.error({ err: e, count: batch.length }, 'could not write dead letters');
+      for (const d of batch) d.settle('not-kept');
+      return;
     }
+    for (const d of batch) d.settle('kept');
   }
 
   private onCommit(records: readonly NewRecord[], ids: readonly string[], commitMs: number): void {
@@ -253,6 +310,7 @@ export class IngestService implements RunningService<IngestConfig> {
       ...(this.mqtt === undefined ? {} : { mqtt: this.mqtt.status() }),
       waitingRecords: this.writer.waitingRecords,
       storeFailures: this.counters.storeFailures,
+      storeRetries: this.counters.storeRetries,
       liveBatchFailures: this.counters.liveBatchFailures,
       configuration: this.deps.configurationStatus,
       commitMs: {
@@ -285,13 +343,18 @@ export class IngestService implements RunningService<IngestConfig> {
   }
 
   async stop(): Promise<void> {
-    await this.unsubscribe();
+    // The MQTT source takes nothing more (the broker keeps it); what it took is acknowledged once kept.
+    this.mqtt?.pause();
+    await Promise.all(this.subscriptions.map((s) => s.close().catch(() => undefined)));
+    this.subscriptions = [];
     this.abort.abort();
     await Promise.all(this.loops);
     // What already arrived is committed before exit: a clean stop loses nothing.
     await this.writer.close();
     clearTimeout(this.deadLetterTimer);
     this.flushDeadLetters();
+    await this.mqtt?.stop();
+    this.mqtt = undefined;
     this.store.close();
   }
 }

@@ -2,26 +2,31 @@ import { z } from 'zod';
 import { TOPICS } from '../../../shared/src/messages/topics';
 import { cfg } from '../../../shared/src/config';
 import { DEFAULT_MAX_ENVELOPE_BYTES, IOT_CORE_MAX_PAYLOAD_BYTES } from '../../../shared/src/envelope';
+import {
+  COMMAND_TYPES,
+  DEFAULT_CLOUD_TOPICS as T,
+  DEFAULT_SHADOW_NAME,
+  fillTopic,
+} from '../../../shared/src/messages/cloud';
 import { regionsSchema } from './regions';
 
 export const REPLAY_COMPONENT = 'com.edgedr.Replay';
 export const REPLAY_VERSION = '0.1.0';
 
 const KiB = 1024;
-const MiB = 1024 * KiB;
 
 /**
  * Upstream topics. `{thing}` is replaced by the thing name, so one configuration serves a whole thing
  * group. The defaults are what the least-privilege IoT policy in docs/deployment.md allows.
  */
 const topicsSchema = z.strictObject({
-  batches: z.string().min(1).default('edgedr/{thing}/batches'),
-  presence: z.string().min(1).default('edgedr/{thing}/presence'),
-  probe: z.string().min(1).default('edgedr/{thing}/probe'),
-  commands: z.string().min(1).default('edgedr/{thing}/commands'),
-  commandReplies: z.string().min(1).default('edgedr/{thing}/commands/replies'),
+  batches: z.string().min(1).default(T.batches),
+  presence: z.string().min(1).default(T.presence),
+  probe: z.string().min(1).default(T.probe),
+  commands: z.string().min(1).default(T.commands),
+  commandReplies: z.string().min(1).default(T.commandReplies),
   /** The DR named shadow's update topic. */
-  shadowUpdate: z.string().min(1).default('$aws/things/{thing}/shadow/name/{shadow}/update'),
+  shadowUpdate: z.string().min(1).default(T.shadowUpdate),
 });
 
 /** Connection timing. IoT Core accepts keep-alive between 30 and 1200 s, so black holes are found by probes and publish timeouts. */
@@ -54,22 +59,53 @@ const batchingSchema = z.strictObject({
   maxEnvelopeBytes: cfg
     .int((n) => n.min(4 * KiB).max(IOT_CORE_MAX_PAYLOAD_BYTES - KiB))
     .default(DEFAULT_MAX_ENVELOPE_BYTES),
+  /**
+   * The envelope encoding: 2 (columnar, compacted blocks sent as stored) or 1 (gzipped JSON, for a
+   * consumer that reads only v1; every block is then re-encoded).
+   */
+  envelopeVersion: cfg
+    .int((n) => n.min(1).max(2))
+    .default(2)
+    .transform((v) => v as 1 | 2),
   /** Envelopes published and not yet acknowledged (IoT Core allows 100 in flight per connection). */
   maxInFlight: cfg.int((n) => n.min(1).max(100)).default(4),
-  /** Upper bound of one read from the store, in records and in (uncompressed) bytes. */
+  /** Upper bound of the records one read packs from rows (compacted blocks go as they are stored). */
   maxReadRecords: cfg.int((n) => n.min(1).max(100_000)).default(20_000),
-  maxReadBytes: cfg.int((n) => n.min(4 * KiB).max(64 * MiB)).default(4 * MiB),
   /** How often an empty store is polled for new records. */
   pollIntervalMs: cfg.int((n) => n.min(10).max(10_000)).default(200),
+  /** A region's drain links disconnect once the backlog has been empty this long. */
+  drainLinkIdleMs: cfg.int((n) => n.min(0)).default(30_000),
 });
+
+/**
+ * Hedged sends: an envelope whose PUBACK is late against what its connection normally takes (mean +
+ * 4 deviations of recent PUBACK times, within these bounds) also goes to the best warm standby.
+ */
+const hedgingSchema = z
+  .strictObject({
+    enabled: cfg.bool().default(true),
+    /** Never hedge sooner than this after a send. */
+    minDelayMs: cfg.int((n) => n.min(10)).default(200),
+    /**
+     * Never later than this (also the delay before a connection has shown its own timing), and never
+     * later than three quarters of the ack timeout, so a hedge gets ahead of the failure.
+     */
+    maxDelayMs: cfg.int((n) => n.min(10)).default(2_000),
+    /** Hedged envelopes outstanding at once: bounds the duplicates the cloud may see. */
+    maxInFlight: cfg.int((n) => n.min(1).max(100)).default(2),
+  })
+  .superRefine((h, ctx) => {
+    if (h.minDelayMs > h.maxDelayMs)
+      ctx.addIssue({ code: 'custom', path: ['minDelayMs'], message: `at most maxDelayMs (${h.maxDelayMs})` });
+  });
 
 const commandsSchema = z.strictObject({
   /** Command types accepted from the cloud; others are refused as unauthorized. */
-  allowed: z
-    .array(z.enum(['status', 'failover', 'pin', 'unpin', 'pause', 'resume', 'recalibrate']))
-    .default(['status', 'failover', 'pin', 'unpin', 'pause', 'resume', 'recalibrate']),
+  allowed: z.array(z.enum(COMMAND_TYPES)).default([...COMMAND_TYPES]),
   /** Commands issued longer ago than this are stale even when their expiry is later (clock skew guard). */
   maxAgeMs: cfg.int((n) => n.min(1_000)).default(300_000),
+  /** How far in the future a command's issuedAtMs may lie: the gateway's and the cloud's clocks differ by at most this. */
+  maxFutureSkewMs: cfg.int((n) => n.min(0).max(300_000)).default(5_000),
   /** Where Inference listens for a recalibrate command, on the local pub/sub bus. */
   inferenceTopic: z.string().min(1).default(TOPICS.inferenceCommands),
 });
@@ -86,17 +122,18 @@ export const replayConfigSchema = z
     connection: connectionSchema.default(connectionSchema.parse({})),
     health: healthSchema.default(healthSchema.parse({})),
     batching: batchingSchema.default(batchingSchema.parse({})),
+    hedging: hedgingSchema.default(hedgingSchema.parse({})),
     commands: commandsSchema.default(commandsSchema.parse({})),
     shadow: z
       .strictObject({
         name: z
           .string()
           .regex(/^[A-Za-z0-9:_-]{1,64}$/)
-          .default('edgedr-dr'),
+          .default(DEFAULT_SHADOW_NAME),
         /** The reported state is sent on change, at most this often. */
         minIntervalMs: cfg.int((n) => n.min(500)).default(10_000),
       })
-      .default({ name: 'edgedr-dr', minIntervalMs: 10_000 }),
+      .default({ name: DEFAULT_SHADOW_NAME, minIntervalMs: 10_000 }),
     /** Local status for the gateway's own dashboards (active region, health, counters). */
     statusTopic: z.string().min(1).default(TOPICS.replayStatus),
     statusIntervalMs: cfg.int((n) => n.min(100)).default(5_000),
@@ -115,8 +152,7 @@ export type ReplayConfig = z.output<typeof replayConfigSchema>;
 
 /** Topics with `{thing}` (and `{shadow}`) filled in. */
 export function resolveTopics(config: ReplayConfig, thingName: string): ReplayConfig['topics'] {
-  const fill = (t: string): string =>
-    t.replaceAll('{thing}', thingName).replaceAll('{shadow}', config.shadow.name);
+  const fill = (t: string): string => fillTopic(t, thingName, config.shadow.name);
   const t = config.topics;
   return {
     batches: fill(t.batches),

@@ -2,6 +2,9 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { z } from 'zod';
 import { cfg } from '../../../shared/src/config';
 
+/** Drain links per region at most. */
+export const MAX_DRAIN_LINKS = 7;
+
 /**
  * One upstream region: its own endpoint, certificate, key and CA (BP 3.2.8.2: a certificate for each
  * region), a priority (lower is preferred) and an MQTT client id that must differ from the nucleus's own
@@ -21,11 +24,26 @@ export const regionSchema = z.strictObject({
   standby: z.enum(['warm', 'cold']).default('warm'),
   /** IoT Core flow control (100 publishes/s, 512 KiB/s per connection); off only for brokers that are not IoT Core. */
   iotCoreFlowControl: cfg.bool().default(true),
+  /**
+   * Extra connections to this region used only while a backlog exists, each with the client id
+   * `<clientId>-drain-<n>` and IoT Core's per-connection quotas of its own (the IoT policy must allow them).
+   */
+  drainLinks: cfg.int((n) => n.min(0).max(MAX_DRAIN_LINKS)).default(0),
 });
 export type RegionConfig = z.output<typeof regionSchema>;
 
 export function resolveClientId(clientId: string, thingName: string): string {
   return clientId.replaceAll('{thing}', thingName);
+}
+
+/** The client id of a region's connection `slot`: 0 is the primary, 1..drainLinks the drain links. */
+export function linkClientId(clientId: string, slot: number): string {
+  return slot === 0 ? clientId : `${clientId}-drain-${slot}`;
+}
+
+/** Every client id a region connects with (the IoT policy allows exactly these). */
+export function regionClientIds(r: Pick<RegionConfig, 'clientId' | 'drainLinks'>): string[] {
+  return Array.from({ length: r.drainLinks + 1 }, (_, slot) => linkClientId(r.clientId, slot));
 }
 
 /** Empty is valid (the recipe's default): Replay then runs, keeps everything in the store and says why. */
@@ -34,7 +52,7 @@ export const regionsSchema = z.array(regionSchema).superRefine((regions, ctx) =>
   regions.forEach((r, i) => {
     for (const [what, value] of [
       ['name', r.name],
-      ['clientId', r.clientId],
+      ...regionClientIds(r).map((id) => ['clientId', id] as const),
     ] as const) {
       const key = `${what}:${value}`;
       const first = seen.get(key);
@@ -61,6 +79,10 @@ export function regionFileProblems(regions: readonly RegionConfig[], thingName: 
         `region ${r.name}: clientId must differ from the thing name ${thingName} (the nucleus uses it)`,
       );
     }
+    // IoT Core: client ids of at most 128 characters.
+    const longest = resolveClientId(linkClientId(r.clientId, r.drainLinks), thingName);
+    if (longest.length > 128)
+      problems.push(`region ${r.name}: client id ${longest} is longer than IoT Core's 128 characters`);
     for (const field of ['certificatePath', 'privateKeyPath', 'caPath'] as const) {
       const path = r[field];
       try {

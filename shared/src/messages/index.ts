@@ -1,3 +1,4 @@
+export * from './cloud';
 export * from './documents';
 export * from './ipc-limits';
 export * from './live-batch';

@@ -1,148 +1,148 @@
-import type Database from 'better-sqlite3';
-import { LANE_PRIORITY, LANES, type JsonObject, type Lane } from '../record';
+import { LANE_PRIORITY, laneFromPriority, type JsonObject } from '../record';
+import { blockTally, deleteBlock, Tally } from './blocks';
+import { counterName, type Statements } from './statements';
 import type { EvictionReport, StreamGap } from './types';
 
 import { GAP_MARKER_STREAM } from '../gap-markers';
 
 export { GAP_MARKER_STREAM };
 
-interface EvictionDeps {
-  readonly db: Database.Database;
-  readonly insertRecord: Database.Statement<[number, string, string, number, string, number]>;
-  readonly addCounter: Database.Statement<[string, number]>;
-  readonly usedBytes: () => number;
+const ROWS_PER_STEP = 256;
+
+export interface ChunkLimits {
+  /** Stop once the chunk has held the write lock this long (checked after each step). */
+  readonly budgetMs: number;
+  readonly maxBlocks: number;
+  readonly maxRows: number;
+}
+
+/** Bounds one eviction chunk so that a write transaction stays well under 100 ms. */
+export const DEFAULT_CHUNK: ChunkLimits = { budgetMs: 25, maxBlocks: 32, maxRows: 2_048 };
+
+export interface EvictionDeps {
+  readonly stmt: Statements;
+  /** Bytes of pages in use now (read again after every step, inside the transaction). */
+  readonly pagesInUse: () => number;
   readonly targetBytes: number;
   readonly gatewayId: string;
   readonly idPrefix: string;
   readonly nowMs: number;
+  readonly reason: 'quota' | 'disk';
+  readonly limits?: ChunkLimits;
 }
 
-interface CandidateRow {
-  seq: number;
-  stream: string;
-  ts_ms: number;
-  size_bytes: number;
-  body: string;
-}
-
-const MAX_PASSES = 32;
-
-class GapTally {
-  readonly byStream = new Map<string, { lane: Lane; records: number; fromTsMs: number; toTsMs: number }>();
-  /** Records described by the new marker, including those carried over from folded markers. */
-  evicted = 0;
-  /** Records deleted in this round (not counting carried-over ones): what the counters add. */
-  fresh = 0;
-  foldedMarkers = 0;
-
-  add(stream: string, lane: Lane, records: number, fromTsMs: number, toTsMs: number): void {
-    const key = `${lane}:${stream}`;
-    const g = this.byStream.get(key);
-    if (g === undefined) this.byStream.set(key, { lane, records, fromTsMs, toTsMs });
-    else {
-      g.records += records;
-      g.fromTsMs = Math.min(g.fromTsMs, fromTsMs);
-      g.toTsMs = Math.max(g.toTsMs, toTsMs);
-    }
-    this.evicted += records;
-  }
-
-  /** An evicted gap marker's own tally moves into the new marker, so its news is not lost with it. */
-  fold(markerBody: string): void {
-    this.foldedMarkers += 1;
-    const body = JSON.parse(markerBody) as { streams?: Record<string, StreamGap & { stream?: string }> };
-    for (const [key, g] of Object.entries(body.streams ?? {})) {
-      const stream = key.includes(':') ? key.slice(key.indexOf(':') + 1) : key;
-      this.add(stream, g.lane, g.records, g.fromTsMs, g.toTsMs);
-    }
-  }
-
-  streams(): Record<string, StreamGap> {
-    const out: Record<string, StreamGap> = {};
-    for (const [key, g] of this.byStream) out[key] = { ...g };
-    return out;
-  }
+function insertMarker(stmt: Statements, gatewayId: string, nowMs: number, body: JsonObject): number {
+  const bodyJson = JSON.stringify(body);
+  const size = Buffer.byteLength(bodyJson) + GAP_MARKER_STREAM.length + gatewayId.length + 64;
+  const seq = Number(
+    stmt.insertRecord.run(LANE_PRIORITY.alert, GAP_MARKER_STREAM, gatewayId, nowMs, bodyJson, size)
+      .lastInsertRowid,
+  );
+  stmt.addCounter.run(counterName.depth(LANE_PRIORITY.alert), 1);
+  stmt.addCounter.run(counterName.bytes(LANE_PRIORITY.alert), size);
+  return seq;
 }
 
 /**
- * One eviction round inside the caller's write transaction: deletes the oldest telemetry first, then the
- * oldest alerts, until the used bytes fall to the target, and writes one gap marker naming what went.
+ * Writes a gap marker naming what is gone, inside the caller's transaction, for events other than the
+ * quota (a damaged block, a lost store epoch). Returns its sequence.
  */
-export function evictionRound(deps: EvictionDeps): EvictionReport | null {
-  const { db } = deps;
-  const usedBefore = deps.usedBytes();
-  const totals = db.prepare<[], { n: number; bytes: number }>(
-    'SELECT count(*) AS n, total(size_bytes) AS bytes FROM records',
-  );
-  const oldest = db.prepare<[number, number], CandidateRow>(
-    'SELECT seq, stream, ts_ms, size_bytes, body FROM records WHERE lane = ? ORDER BY ts_ms, seq LIMIT ?',
-  );
-  const del = db.prepare<[number]>('DELETE FROM records WHERE seq = ?');
-  const tally = new GapTally();
-
-  for (let pass = 0; pass < MAX_PASSES; pass++) {
-    const used = deps.usedBytes();
-    if (used <= deps.targetBytes) break;
-    const t = totals.get() ?? { n: 0, bytes: 0 };
-    if (t.n === 0) break;
-    // Record sizes undercount pages (indexes, free space inside pages): scale by the observed ratio.
-    const diskPerRecordByte = t.bytes > 0 ? used / t.bytes : 1;
-    let toFree = (used - deps.targetBytes) / diskPerRecordByte;
-    let deletedThisPass = 0;
-    for (const lane of LANES.slice().reverse()) {
-      // Telemetry (bulk) goes first, alerts last.
-      while (toFree > 0) {
-        const rows = oldest.all(LANE_PRIORITY[lane], 512);
-        if (rows.length === 0) break;
-        for (const row of rows) {
-          if (toFree <= 0) break;
-          del.run(row.seq);
-          deletedThisPass += 1;
-          toFree -= row.size_bytes;
-          if (lane === 'alert' && row.stream === GAP_MARKER_STREAM) tally.fold(row.body);
-          else {
-            tally.add(row.stream, lane, 1, row.ts_ms, row.ts_ms);
-            tally.fresh += 1;
-          }
-        }
-      }
-      if (toFree <= 0) break;
-    }
-    if (deletedThisPass === 0) break;
-  }
-
-  if (tally.evicted === 0 && tally.foldedMarkers === 0) return null;
+export function writeGapMarker(
+  stmt: Statements,
+  gatewayId: string,
+  nowMs: number,
+  reason: string,
+  tally: Tally,
+  extra: JsonObject = {},
+): number {
   const streams = tally.streams();
-  const gaps = Object.values(streams);
-  const fromTsMs = Math.min(...gaps.map((g) => g.fromTsMs));
-  const toTsMs = Math.max(...gaps.map((g) => g.toTsMs));
-  const usedAfter = deps.usedBytes();
-  const body: JsonObject = {
+  const known = tally.byStream.size > 0;
+  return insertMarker(stmt, gatewayId, nowMs, {
     kind: 'gap',
-    reason: 'quota',
-    evictedRecords: tally.evicted,
-    foldedGapMarkers: tally.foldedMarkers,
+    reason,
+    evictedRecords: tally.records,
+    ...(known ? { fromTsMs: tally.fromTsMs, toTsMs: tally.toTsMs } : {}),
+    streams: streams as unknown as JsonObject,
+    ...extra,
+  });
+}
+
+/**
+ * One eviction chunk inside the caller's write transaction: deletes the oldest telemetry first (whole
+ * blocks, or rows, whichever is older), then the oldest alerts, until the pages in use fall to the
+ * target or the chunk's bounds are reached, and writes one gap marker naming what went. The marker is
+ * computed from what was deleted (block summaries, deleted rows), never from a scan of the store. An
+ * evicted gap marker's counts fold into the new one, so news of a gap is never lost with it.
+ */
+export function evictChunk(deps: EvictionDeps): EvictionReport | null {
+  const { stmt } = deps;
+  const limits = deps.limits ?? DEFAULT_CHUNK;
+  const usedBefore = deps.pagesInUse();
+  const started = performance.now();
+  const tally = new Tally();
+  let fresh = 0;
+  let folded = 0;
+  let blocks = 0;
+  let rows = 0;
+  const telemetry = LANE_PRIORITY.telemetry;
+  while (
+    deps.pagesInUse() > deps.targetBytes &&
+    performance.now() - started < limits.budgetMs &&
+    blocks < limits.maxBlocks &&
+    rows < limits.maxRows
+  ) {
+    const rowTs = stmt.oldestRowTs.get(telemetry) ?? null;
+    const blockTs = stmt.oldestBlockTs.get(telemetry) ?? null;
+    if (blockTs !== null && (rowTs === null || blockTs <= rowTs)) {
+      const block = stmt.blocksFrom.get(telemetry, -1, -1, 1);
+      if (block === undefined) break;
+      blockTally(stmt, block, tally);
+      deleteBlock(stmt, block);
+      fresh += block.live;
+      blocks += 1;
+      continue;
+    }
+    const lane = rowTs !== null ? telemetry : LANE_PRIORITY.alert;
+    const batch = stmt.oldestRows.all(lane, ROWS_PER_STEP);
+    if (batch.length === 0) break;
+    const deleted = stmt.deleteRecords.all(JSON.stringify(batch.map((r) => r[0])));
+    let bytes = 0;
+    for (const [, , size] of deleted) bytes += size;
+    stmt.addCounter.run(counterName.depth(lane), -deleted.length);
+    stmt.addCounter.run(counterName.bytes(lane), -bytes);
+    for (const [, laneCode, stream, , tsMs, body] of batch) {
+      if (laneCode === LANE_PRIORITY.alert && stream === GAP_MARKER_STREAM) {
+        folded += 1;
+        const marker = JSON.parse(body) as { streams?: Record<string, StreamGap> };
+        tally.addAll(marker.streams ?? {});
+      } else {
+        tally.add(laneFromPriority(laneCode), stream, 1, tsMs, tsMs);
+        fresh += 1;
+      }
+    }
+    rows += batch.length;
+  }
+  if (tally.records === 0 && folded === 0) return null;
+  const streams = tally.streams();
+  const usedAfter = deps.pagesInUse();
+  const known = tally.byStream.size > 0;
+  const fromTsMs = known ? tally.fromTsMs : deps.nowMs;
+  const toTsMs = known ? tally.toTsMs : deps.nowMs;
+  const seq = insertMarker(stmt, deps.gatewayId, deps.nowMs, {
+    kind: 'gap',
+    reason: deps.reason,
+    evictedRecords: tally.records,
+    foldedGapMarkers: folded,
     fromTsMs,
     toTsMs,
     streams: streams as unknown as JsonObject,
     usedBytesBefore: usedBefore,
     usedBytesAfter: usedAfter,
-  };
-  const bodyJson = JSON.stringify(body);
-  const seq = Number(
-    deps.insertRecord.run(
-      LANE_PRIORITY.alert,
-      GAP_MARKER_STREAM,
-      deps.gatewayId,
-      deps.nowMs,
-      bodyJson,
-      Buffer.byteLength(bodyJson) + GAP_MARKER_STREAM.length + deps.gatewayId.length + 64,
-    ).lastInsertRowid,
-  );
-  deps.addCounter.run('evictedRecords', tally.fresh);
-  deps.addCounter.run('evictionRounds', 1);
+  });
+  stmt.addCounter.run('evictedRecords', fresh);
+  stmt.addCounter.run('evictionRounds', 1);
   return {
-    evictedRecords: tally.fresh,
+    evictedRecords: fresh,
     byStream: streams,
     fromTsMs,
     toTsMs,

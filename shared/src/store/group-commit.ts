@@ -13,6 +13,10 @@ export interface GroupCommitOptions {
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
   readonly clock: Clock;
+  /** Which faults are retried; default: those marked retryable. */
+  readonly shouldRetry?: (err: DrError) => boolean;
+  /** Told of each retried fault (busy, full, unavailable), before the backoff. */
+  readonly onRetry?: (err: DrError, attempt: number) => void;
   readonly onCommit?: (info: {
     /** The committed records, in the order of `result.ids`. */
     readonly records: readonly NewRecord[];
@@ -70,6 +74,11 @@ export class GroupCommitWriter {
     });
   }
 
+  /** Commits what waits now instead of at the next flush interval (e.g. a source's window is full). */
+  flushSoon(): void {
+    if (this.queue.length > 0) this.kick();
+  }
+
   /** Commits everything waiting now; resolves when it is durable (or has failed). */
   async flush(): Promise<void> {
     this.kick();
@@ -80,8 +89,9 @@ export class GroupCommitWriter {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.queue.length);
       const count = batch.reduce((n, p) => n + p.records.length, 0);
-      this.queuedRecords -= count;
+      // Still waiting while it is retried: counted until its commit is done.
       await this.commit(batch);
+      this.queuedRecords -= count;
     }
   }
 
@@ -111,11 +121,18 @@ export class GroupCommitWriter {
             return;
           }
         }
-        if (!err.retryable || attempt >= this.options.maxRetries) {
+        if (
+          !(this.options.shouldRetry ?? ((e: DrError) => e.retryable))(err) ||
+          attempt >= this.options.maxRetries
+        ) {
           for (const p of batch) p.reject(err);
           return;
         }
-        const backoff = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** attempt);
+        this.options.onRetry?.(err, attempt);
+        const backoff = Math.min(
+          this.options.retryMaxMs,
+          this.options.retryBaseMs * 2 ** Math.min(attempt, 30),
+        );
         await this.options.clock.sleep(backoff / 2 + Math.random() * (backoff / 2));
       }
     }

@@ -1,6 +1,7 @@
 export * from './types';
 export * from './settings';
-export { SqliteRecordStore, recordSizeBytes, type OpenStoreOptions } from './sqlite-record-store';
+export { SqliteRecordStore, type OpenStoreOptions, type LostEpochAccount } from './sqlite-record-store';
+export { recordSizeBytes } from './new-records';
 export { GroupCommitWriter, type GroupCommitOptions } from './group-commit';
 export { GAP_MARKER_STREAM } from './eviction';
 export { SCHEMA_VERSION } from './schema';

@@ -43,6 +43,43 @@ const MIGRATIONS: readonly Migration[] = [
       `CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID`,
     ],
   },
+  {
+    version: 2,
+    description: 'compacted blocks, per-lane counters',
+    statements: [
+      // A block holds telemetry records compacted out of `records`, as one envelope v2 payload (the
+      // upstream encoding, so it is sent as stored). Its metadata row is small; the payload lives in
+      // block_data so that checks and scans of the metadata never read the payloads. Rows move into a
+      // block in short transactions: those up to rows_until are the block's, later ones still rows.
+      `CREATE TABLE blocks (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         lane INTEGER NOT NULL,
+         first_seq INTEGER NOT NULL,
+         last_seq INTEGER NOT NULL,
+         min_ts_ms INTEGER NOT NULL,
+         max_ts_ms INTEGER NOT NULL,
+         count INTEGER NOT NULL,
+         rows_until INTEGER NOT NULL,
+         live INTEGER NOT NULL,
+         raw_bytes INTEGER NOT NULL,
+         live_bytes INTEGER NOT NULL,
+         payload_bytes INTEGER NOT NULL,
+         crc INTEGER NOT NULL,
+         seq_runs TEXT NOT NULL,
+         summary TEXT NOT NULL
+       )`,
+      `CREATE INDEX blocks_by_lane_ts ON blocks (lane, min_ts_ms, first_seq)`,
+      `CREATE INDEX blocks_by_last_seq ON blocks (last_seq)`,
+      `CREATE TABLE block_data (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)`,
+      // Records of a block acknowledged one by one (through the record-level API).
+      `CREATE TABLE block_acks (seq INTEGER PRIMARY KEY, block_id INTEGER NOT NULL)`,
+      // Depth and bytes per lane are counters kept in step by every write, so metrics never count rows.
+      `INSERT OR REPLACE INTO counters (name, value)
+         SELECT 'depth:' || lane, count(*) FROM records GROUP BY lane`,
+      `INSERT OR REPLACE INTO counters (name, value)
+         SELECT 'bytes:' || lane, total(size_bytes) FROM records GROUP BY lane`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
@@ -52,7 +89,15 @@ export interface MigrationOutcome {
   readonly toVersion: number;
 }
 
-export function migrate(db: Database.Database, gatewayId: string): MigrationOutcome {
+export function newEpoch(): string {
+  return randomBytes(4).toString('hex');
+}
+
+export function migrate(
+  db: Database.Database,
+  gatewayId: string,
+  epoch: string = newEpoch(),
+): MigrationOutcome {
   const readVersion = db.prepare<[], number>('PRAGMA user_version').pluck();
   const run = db.transaction((): MigrationOutcome => {
     const fromVersion = readVersion.get() ?? 0;
@@ -70,7 +115,7 @@ export function migrate(db: Database.Database, gatewayId: string): MigrationOutc
     }
     const insertMeta = db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)');
     // The epoch makes ids of a recreated store differ from those of the store it replaced.
-    insertMeta.run('epoch', randomBytes(4).toString('hex'));
+    insertMeta.run('epoch', epoch);
     insertMeta.run('gatewayId', gatewayId);
     insertMeta.run('createdAtMs', String(Date.now()));
     return { fromVersion, toVersion: SCHEMA_VERSION };

@@ -27,6 +27,32 @@ export const storeSettingsSchema = z.strictObject({
     .default({ maxEntries: 10_000, maxRawBytes: 4 * KiB }),
   walAutocheckpointPages: cfg.int((n) => n.min(0)).default(1_000),
   journalSizeLimitBytes: cfg.int((n) => n.min(0)).default(64 * MiB),
+  /**
+   * Kept free on the store's filesystem: the effective quota is the smaller of maxStoreBytes and what
+   * the filesystem can still hold less this (at most 5 % of the filesystem), WAL included.
+   */
+  diskReserveBytes: cfg.int((n) => n.min(0)).default(16 * MiB),
+  compaction: z
+    .strictObject({
+      /** Telemetry older than the live window is compacted into blocks by the store's owner. */
+      enabled: cfg.bool().default(true),
+      /** A block is written only once this many records can go into it. */
+      minBlockRecords: cfg.int((n) => n.min(1)).default(1_000),
+      /** A block's payload (an envelope v2) stays under this, so it can be sent as it is. */
+      maxBlockBytes: cfg.int((n) => n.min(4 * KiB).max(124 * KiB)).default(120 * KiB),
+      /**
+       * Records wait for a full block (bigger blocks compress better) at most this long past the live
+       * window; then a block of at least minBlockRecords is written.
+       */
+      maxWaitMs: cfg.int((n) => n.min(0)).default(600_000),
+    })
+    .default({ enabled: true, minBlockRecords: 1_000, maxBlockBytes: 120 * KiB, maxWaitMs: 600_000 }),
+  integrity: z
+    .strictObject({
+      /** Blocks whose checksums the owner verifies per maintenance round (the background full check). */
+      blocksPerRound: cfg.int((n) => n.min(0)).default(16),
+    })
+    .default({ blocksPerRound: 16 }),
 });
 
 export type StoreSettings = z.output<typeof storeSettingsSchema>;

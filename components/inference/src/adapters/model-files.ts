@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { DrError } from '../../../../shared/src/errors';
-import type { ModelInfo } from './onnx-model';
+import type { ModelInfo } from '../core/model-info';
 
 /**
  * A model on disk: `<name>.onnx` and its sidecar `<name>.json` (identity, feature names, threshold and
@@ -22,6 +22,10 @@ const infoSchema = z.object({
   origin: z.string().min(1),
   createdAtMs: z.number().int().nonnegative(),
   limits: z.record(z.string(), z.number()).optional(),
+  standardization: z.object({ mean: z.array(z.number()), std: z.array(z.number().positive()) }).optional(),
+  preprocessing: z
+    .object({ windowSize: z.number().int().positive(), trendTimeConstantMs: z.number().positive() })
+    .optional(),
 });
 
 export const sidecarOf = (onnxPath: string): string => onnxPath.replace(/\.onnx$/, '') + '.json';
@@ -47,11 +51,25 @@ export function readModelFile(onnxPath: string): ModelFile {
       'MODEL_INVALID',
       `model sidecar ${sidecarOf(onnxPath)}: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`,
     );
-  const info = parsed.data;
+  const { limits, standardization, preprocessing, ...info } = parsed.data;
+  const f = info.features.length;
+  if (
+    standardization !== undefined &&
+    (standardization.mean.length !== f || standardization.std.length !== f)
+  )
+    throw new DrError(
+      'MODEL_INVALID',
+      `model sidecar ${sidecarOf(onnxPath)}: standardization does not have ${f} features`,
+    );
   return {
     path: onnxPath,
     onnx,
-    info: { ...info, ...(info.limits === undefined ? {} : { limits: info.limits }) } as ModelInfo,
+    info: {
+      ...info,
+      ...(limits === undefined ? {} : { limits }),
+      ...(standardization === undefined ? {} : { standardization }),
+      ...(preprocessing === undefined ? {} : { preprocessing }),
+    },
   };
 }
 

@@ -1,18 +1,9 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { DrError } from '../../../../shared/src/errors';
+import { preprocessingMismatch, type ModelInfo, type Preprocessing } from '../core/model-info';
 import { MODEL_CONTRACT } from '../core/pca';
 
-/** What a model file's sidecar (`<model>.json`) says about it. */
-export interface ModelInfo {
-  readonly modelId: string;
-  readonly version: string;
-  readonly features: readonly string[];
-  /** Scores above this are anomalous (1 for the PCA detector: its limits are built in). */
-  readonly threshold: number;
-  readonly origin: string;
-  readonly createdAtMs: number;
-  readonly limits?: Readonly<Record<string, number>>;
-}
+export type { ModelInfo } from '../core/model-info';
 
 export interface Scores {
   readonly score: Float32Array;
@@ -23,7 +14,8 @@ export interface Scores {
 /**
  * An anomaly model in an onnxruntime session. Loading checks the contract: one float input `features`
  * of shape [N, F] with F the expected feature count, outputs `score` and `contributions`, and a sidecar
- * that names the same features. A model that does not fit is refused with MODEL_INVALID.
+ * that names the same features (and, when it says so, was made for the configured windows). A model that
+ * does not fit is refused with MODEL_INVALID.
  */
 export class OnnxAnomalyModel {
   private constructor(
@@ -35,6 +27,7 @@ export class OnnxAnomalyModel {
     onnx: Uint8Array,
     info: ModelInfo,
     expectedFeatures: readonly string[],
+    preprocessing?: Preprocessing,
   ): Promise<OnnxAnomalyModel> {
     const refuse = (why: string): never => {
       throw new DrError('MODEL_INVALID', `model ${info.modelId} ${info.version}: ${why}`);
@@ -43,6 +36,8 @@ export class OnnxAnomalyModel {
       refuse(
         `its features ${JSON.stringify(info.features)} are not the configured ${JSON.stringify(expectedFeatures)}`,
       );
+    const mismatch = preprocessing === undefined ? null : preprocessingMismatch(info, preprocessing);
+    if (mismatch !== null) refuse(mismatch);
     if (!(Number.isFinite(info.threshold) && info.threshold > 0))
       refuse(`threshold ${info.threshold} is not positive`);
     let session: InferenceSession;

@@ -1,10 +1,12 @@
 /**
  * Feature vectors from a window of readings: for each configured measurement, the window's mean and its
  * standard deviation. Means follow level shifts (flow, pressure, current); standard deviations follow
- * changes in vibration and noise that leave the level alone.
+ * changes in vibration and noise that leave the level alone. A detrended measurement (a slow thermal
+ * channel fed as its deviation from its own trailing mean) is named `<measurement>.detrended`.
  */
-export function featureNames(measurements: readonly string[]): string[] {
-  return [...measurements.map((m) => `${m}.mean`), ...measurements.map((m) => `${m}.std`)];
+export function featureNames(measurements: readonly string[], detrended: readonly string[] = []): string[] {
+  const base = measurements.map((m) => (detrended.includes(m) ? `${m}.detrended` : m));
+  return [...base.map((b) => `${b}.mean`), ...base.map((b) => `${b}.std`)];
 }
 
 /** `window` holds rows of measurement values, oldest first. */
@@ -19,16 +21,4 @@ export function windowFeatures(window: readonly (readonly number[])[]): number[]
     for (let j = 0; j < m; j++) std[j] = Math.sqrt(std[j]! / (n - 1));
   }
   return [...mean, ...std];
-}
-
-/** Features of every window of `size` consecutive rows, one window every `step` rows (as the component builds them). */
-export function slidingWindowFeatures(
-  rows: readonly (readonly number[])[],
-  size: number,
-  step = 1,
-): number[][] {
-  const out: number[][] = [];
-  for (let end = size - 1; end < rows.length; end += step)
-    out.push(windowFeatures(rows.slice(end - size + 1, end + 1)));
-  return out;
 }

@@ -1,9 +1,11 @@
+import type { RegionStatus } from '../../../../shared/src/messages/cloud';
+
 /**
  * Region health, as pure state transitions: (health, event, nowMs) -> health. No I/O, no clocks: the
  * Replay shell feeds it connection events, PUBACKs, timeouts and probe results with explicit times.
  */
 
-export type RegionStatus = 'connecting' | 'healthy' | 'down' | 'misconfigured';
+export type { RegionStatus };
 
 export interface RegionHealth {
   readonly name: string;
@@ -37,6 +39,8 @@ export type RegionEvent =
   | { readonly type: 'publish-timeout'; readonly topic: string }
   | { readonly type: 'probe-ok'; readonly latencyMs: number }
   | { readonly type: 'probe-failed'; readonly reason: string }
+  /** A PUBACK was overdue and another region acknowledged the hedged copy first. */
+  | { readonly type: 'overtaken'; readonly by: string; readonly overdueMs: number }
   /** The region refuses us for a reason retrying will not fix (certificate, CA, key). */
   | { readonly type: 'refused'; readonly reason: string };
 
@@ -58,6 +62,11 @@ export const PUBACK = {
   topicNameInvalid: 0x90,
   quotaExceeded: 0x97,
 } as const;
+
+/** 0x00 and 0x10 (no matching subscribers) both mean the region took the message. */
+export function isSuccessCode(code: number): boolean {
+  return code === PUBACK.success || code === PUBACK.noMatchingSubscribers;
+}
 
 export function initialHealth(name: string, priority: number): RegionHealth {
   return {
@@ -132,8 +141,7 @@ export function nextHealth(
       return h.status === 'misconfigured' ? h : down(h, nowMs, `cannot connect: ${event.reason}`);
     case 'puback': {
       const code = event.reasonCode;
-      if (code === PUBACK.success || code === PUBACK.noMatchingSubscribers)
-        return succeeded(h, nowMs, event.latencyMs);
+      if (isSuccessCode(code)) return succeeded(h, nowMs, event.latencyMs);
       if (code === PUBACK.quotaExceeded) {
         return { ...h, throttledUntilMs: nowMs + policy.quotaBackoffMs, lastSuccessMs: h.lastSuccessMs };
       }
@@ -155,6 +163,13 @@ export function nextHealth(
       return succeeded(h, nowMs, event.latencyMs);
     case 'probe-failed':
       return failed(h, nowMs, policy, `probe failed: ${event.reason}`);
+    case 'overtaken':
+      return failed(
+        h,
+        nowMs,
+        policy,
+        `no PUBACK for ${event.overdueMs} ms; ${event.by} acknowledged the hedged copy first`,
+      );
     case 'refused':
       return {
         ...h,

@@ -1,6 +1,7 @@
+import type { SwitchKind } from '../../../../shared/src/messages/cloud';
 import type { RegionHealth } from './health';
 
-export type SwitchKind = 'failover' | 'failback' | 'recovery' | 'all-down' | 'pin' | 'manual';
+export type { SwitchKind };
 
 export interface Selection {
   readonly active: string | null;
@@ -32,8 +33,11 @@ export interface SelectionInput {
   readonly nowMs: number;
 }
 
-const byPriority = (a: RegionHealth, b: RegionHealth): number =>
-  a.priority - b.priority || a.name.localeCompare(b.name);
+/** Preferred first: lower priority number, then name. */
+export const byPriority = (
+  a: Pick<RegionHealth, 'priority' | 'name'>,
+  b: Pick<RegionHealth, 'priority' | 'name'>,
+): number => a.priority - b.priority || a.name.localeCompare(b.name);
 
 /**
  * Which region to send to. Failover is immediate when the active region is judged down; fail-back to a

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkAccess, SESSION_COOKIE } from '../core/auth';
+import { checkAccess, SESSION_COOKIE } from '../auth';
 import type { StatusPage } from './page';
 
 /**

@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { isLoopback } from '../core/auth';
+import { isLoopback } from '../auth';
 import type { StatusConfig } from '../config';
 
 export const MIN_TOKEN_CHARS = 16;

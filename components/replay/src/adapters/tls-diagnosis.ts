@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { connect } from 'node:tls';
-import type { RegionConfig } from './regions';
+import type { RegionConfig } from '../regions';
 
 /**
  * Why a region cannot be reached, in words an operator can act on. The MQTT client reports TLS failures
@@ -108,11 +108,17 @@ function describeTlsError(region: RegionConfig, err: NodeJS.ErrnoException): Dia
 }
 
 /**
- * One TLS handshake with the region's files. With TLS 1.3 the server judges the client certificate after
- * the client has finished, so a refusal arrives as an alert shortly after; the probe waits `settleMs` for it.
+ * One TLS handshake with the region's files, after the local checks at `nowMs` (the injected clock's
+ * time). With TLS 1.3 the server judges the client certificate after the client has finished, so a
+ * refusal arrives as an alert shortly after; the probe waits `settleMs` for it.
  */
-export function diagnoseRegion(region: RegionConfig, timeoutMs: number, settleMs = 300): Promise<Diagnosis> {
-  const local = checkCertificateFiles(region, Date.now());
+export function diagnoseRegion(
+  region: RegionConfig,
+  timeoutMs: number,
+  nowMs: number,
+  settleMs = 300,
+): Promise<Diagnosis> {
+  const local = checkCertificateFiles(region, nowMs);
   if (local.kind !== 'ok') return Promise.resolve(local);
   return new Promise((resolve) => {
     let done = false;

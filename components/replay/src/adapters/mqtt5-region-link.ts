@@ -1,43 +1,17 @@
 import { io, iot, mqtt5 } from 'aws-iot-device-sdk-v2';
-import type { Logger } from '../../../shared/src/logger';
-import type { ReplayConfig } from './config';
-import { resolveClientId, type RegionConfig } from './regions';
-import { diagnoseRegion, type Diagnosis } from './tls-diagnosis';
-
-export interface PublishOptions {
-  readonly userProperties?: readonly { readonly name: string; readonly value: string }[];
-  readonly correlationData?: Uint8Array;
-  readonly contentType?: string;
-}
-
-export interface PublishOutcome {
-  readonly reasonCode: number;
-  readonly latencyMs: number;
-}
-
-export interface LinkEvents {
-  connected(): void;
-  disconnected(reason: string): void;
-  /** A connection attempt failed; `diagnosis` names the cause (certificate problems are not retried). */
-  connectFailed(diagnosis: Exclude<Diagnosis, { kind: 'ok' }>): void;
-  message(topic: string, payload: Uint8Array, correlationData: Uint8Array | undefined): void;
-}
-
-export interface LinkTopics {
-  readonly presence: string;
-  readonly commands: string;
-}
-
-/** Raised when a publish fails without a PUBACK (ack timeout, connection lost, client stopped). */
-export class PublishFailed extends Error {
-  constructor(
-    message: string,
-    readonly timedOut: boolean,
-  ) {
-    super(message);
-    this.name = 'PublishFailed';
-  }
-}
+import type { Clock } from '../../../../shared/src/clock';
+import type { Logger } from '../../../../shared/src/logger';
+import type { Presence } from '../../../../shared/src/messages/cloud';
+import {
+  PublishFailed,
+  type LinkEvents,
+  type LinkSpec,
+  type PublishOptions,
+  type PublishOutcome,
+  type RegionLink,
+} from '../ports';
+import { linkClientId, resolveClientId } from '../regions';
+import type { Diagnosis } from './tls-diagnosis';
 
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 
@@ -47,45 +21,57 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
+export interface Mqtt5LinkDeps {
+  readonly thingName: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Names the cause of a failed connection (TLS diagnosis). */
+  readonly diagnose: (spec: LinkSpec, timeoutMs: number) => Promise<Diagnosis>;
+}
+
 /**
- * One region's MQTT5 connection (aws-iot-device-sdk-v2, mutual TLS): presence as a retained message at
- * connect and as the will, the command subscription, and QoS1 publishes that resolve with the PUBACK
- * reason code. The client reconnects by itself with capped backoff; publishes fail (not queue) while
- * disconnected, because the caller resends from the store. A connection that fails, or has not succeeded
- * within connectTimeoutMs, is diagnosed with a TLS handshake of our own to name the cause.
+ * One MQTT5 connection to a region (aws-iot-device-sdk-v2, mutual TLS). The primary connection
+ * (slot 0) publishes retained presence at connect and as its will, and subscribes to commands; drain
+ * links (slot 1..n, client id `<clientId>-drain-<n>`) only publish batches. QoS1 publishes resolve with
+ * the PUBACK reason code. The client reconnects by itself with capped backoff; publishes fail (not queue)
+ * while disconnected, because the caller resends from the store. A connection that fails, or has not
+ * succeeded within connectTimeoutMs, is diagnosed with a TLS handshake of our own to name the cause.
  */
-export class RegionLink {
+export class Mqtt5RegionLink implements RegionLink {
   private client: mqtt5.Mqtt5Client | undefined;
   private connectedNow = false;
   private connectDeadline: NodeJS.Timeout | undefined;
   private diagnosing = false;
-  private lastDiagnosisMs = 0;
+  private lastDiagnosisMs = -Infinity;
   private stopped: Promise<void> | undefined;
 
   constructor(
-    readonly region: RegionConfig,
-    private readonly connection: ReplayConfig['connection'],
-    private readonly topics: LinkTopics,
-    private readonly thingName: string,
+    private readonly spec: LinkSpec,
     private readonly events: LinkEvents,
-    private readonly logger: Logger,
+    private readonly deps: Mqtt5LinkDeps,
   ) {}
 
   get connected(): boolean {
     return this.connectedNow;
   }
 
-  get started(): boolean {
-    return this.client !== undefined;
+  private get primary(): boolean {
+    return this.spec.slot === 0;
   }
 
-  private presence(state: 'online' | 'offline'): Buffer {
-    return utf8(JSON.stringify({ thing: this.thingName, region: this.region.name, state, atMs: Date.now() }));
+  private presence(state: Presence['state']): Buffer {
+    const p: Presence = {
+      thing: this.deps.thingName,
+      region: this.spec.region.name,
+      state,
+      atMs: this.deps.clock.nowMs(),
+    };
+    return utf8(JSON.stringify(p));
   }
 
   private build(): mqtt5.Mqtt5Client {
-    const r = this.region;
-    const c = this.connection;
+    const r = this.spec.region;
+    const c = this.spec.connection;
     const builder = iot.AwsIotMqtt5ClientConfigBuilder.newDirectMqttBuilderWithMtlsFromPath(
       r.endpoint,
       r.certificatePath,
@@ -94,16 +80,20 @@ export class RegionLink {
     builder.withCertificateAuthorityFromPath(undefined, r.caPath);
     builder.withPort(r.port);
     builder.withConnectProperties({
-      clientId: resolveClientId(r.clientId, this.thingName),
+      clientId: resolveClientId(linkClientId(r.clientId, this.spec.slot), this.deps.thingName),
       keepAliveIntervalSeconds: c.keepAliveSeconds,
-      willDelayIntervalSeconds: 0,
-      will: {
-        topicName: this.topics.presence,
-        qos: mqtt5.QoS.AtLeastOnce,
-        retain: true,
-        payload: this.presence('offline'),
-        contentType: 'application/json',
-      },
+      ...(this.primary
+        ? {
+            willDelayIntervalSeconds: 0,
+            will: {
+              topicName: this.spec.topics.presence,
+              qos: mqtt5.QoS.AtLeastOnce,
+              retain: true,
+              payload: this.presence('offline'),
+              contentType: 'application/json',
+            },
+          }
+        : {}),
     });
     builder.withSessionBehavior(mqtt5.ClientSessionBehavior.Clean);
     builder.withOfflineQueueBehavior(mqtt5.ClientOperationQueueBehavior.FailAllOnDisconnect);
@@ -159,28 +149,32 @@ export class RegionLink {
     clearTimeout(this.connectDeadline);
     this.connectDeadline = setTimeout(() => {
       if (!this.connectedNow && this.client !== undefined) this.diagnose('not connected in time');
-    }, this.connection.connectTimeoutMs);
+    }, this.spec.connection.connectTimeoutMs);
     this.connectDeadline.unref();
   }
 
   private onConnected(client: mqtt5.Mqtt5Client): void {
     this.events.connected();
+    if (!this.primary) return;
     // Commands first, then presence (retained): "online" tells the cloud that commands can be sent now.
+    const region = this.spec.region.name;
     const log = (msg: string) => (err: unknown) =>
-      this.logger.warn({ region: this.region.name, err: errorText(err) }, msg);
+      this.deps.logger.warn({ region, err: errorText(err) }, msg);
     client
-      .subscribe({ subscriptions: [{ topicFilter: this.topics.commands, qos: mqtt5.QoS.AtLeastOnce }] })
+      .subscribe({
+        subscriptions: [{ topicFilter: this.spec.topics.commands, qos: mqtt5.QoS.AtLeastOnce }],
+      })
       .then((suback) => {
         const code: number = suback.reasonCodes[0] ?? 0x80;
         if (code > 0x02)
-          this.logger.error(
-            { region: this.region.name, topic: this.topics.commands, reasonCode: code },
+          this.deps.logger.error(
+            { region, topic: this.spec.topics.commands, reasonCode: code },
             'the region refused the command subscription: commands cannot reach this gateway there',
           );
       }, log('command subscription failed'))
       .then(() =>
         client.publish({
-          topicName: this.topics.presence,
+          topicName: this.spec.topics.presence,
           qos: mqtt5.QoS.AtLeastOnce,
           retain: true,
           payload: this.presence('online'),
@@ -192,11 +186,11 @@ export class RegionLink {
 
   /** Names the cause of a failed connection, at most once per connect timeout. */
   private diagnose(clientError: string): void {
-    const now = Date.now();
-    if (this.diagnosing || now - this.lastDiagnosisMs < this.connection.connectTimeoutMs) return;
+    const now = this.deps.clock.monotonicMs();
+    if (this.diagnosing || now - this.lastDiagnosisMs < this.spec.connection.connectTimeoutMs) return;
     this.diagnosing = true;
     this.lastDiagnosisMs = now;
-    void diagnoseRegion(this.region, this.connection.connectTimeoutMs).then((d) => {
+    void this.deps.diagnose(this.spec, this.spec.connection.connectTimeoutMs).then((d) => {
       this.diagnosing = false;
       if (this.client === undefined || this.connectedNow) return;
       this.events.connectFailed(
@@ -207,12 +201,11 @@ export class RegionLink {
     });
   }
 
-  /** A QoS1 publish; resolves with the PUBACK's reason code, rejects with PublishFailed without one. */
   async publish(topic: string, payload: Uint8Array, options: PublishOptions = {}): Promise<PublishOutcome> {
     const client = this.client;
     if (client === undefined || !this.connectedNow)
-      throw new PublishFailed(`region ${this.region.name} is not connected`, false);
-    const started = performance.now();
+      throw new PublishFailed(`link ${this.spec.region.name}/${this.spec.slot} is not connected`, false);
+    const started = this.deps.clock.monotonicMs();
     try {
       const result = await client.publish({
         topicName: topic,
@@ -223,31 +216,31 @@ export class RegionLink {
         ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
       });
       const reasonCode = result !== undefined && 'reasonCode' in result ? result.reasonCode : 0;
-      return { reasonCode, latencyMs: performance.now() - started };
+      return { reasonCode, latencyMs: this.deps.clock.monotonicMs() - started };
     } catch (err) {
       const text = errorText(err);
       throw new PublishFailed(text, /TIMEOUT/i.test(text));
     }
   }
 
-  /** Publishes offline presence (a clean stop sends no will), then disconnects and frees the client. */
+  /** A primary link publishes offline presence first (a clean stop sends no will). */
   stop(): Promise<void> {
     if (this.stopped !== undefined) return this.stopped;
     const client = this.client;
     clearTimeout(this.connectDeadline);
     if (client === undefined) return Promise.resolve();
     this.stopped = (async () => {
-      if (this.connectedNow) {
+      if (this.connectedNow && this.primary) {
         await Promise.race([
           client
             .publish({
-              topicName: this.topics.presence,
+              topicName: this.spec.topics.presence,
               qos: mqtt5.QoS.AtLeastOnce,
               retain: true,
               payload: this.presence('offline'),
             })
             .catch(() => undefined),
-          new Promise((r) => setTimeout(r, 1_000)),
+          this.deps.clock.sleep(1_000),
         ]);
       }
       this.client = undefined;

@@ -1,0 +1,149 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isDrError } from '../../shared/src/errors';
+import type { NewRecord } from '../../shared/src/record';
+import { GAP_MARKER_STREAM, SqliteRecordStore, type StoreEvent } from '../../shared/src/store';
+import { eventually, type IpcClient } from '../support/ipc';
+import { documents, ingestGateway, type LocalGateway } from '../support/launch';
+import { useTempDir } from '../support/temp-dir';
+
+const MiB = 1024 * 1024;
+const FS_BYTES = 8 * MiB;
+const isRoot = process.getuid?.() === 0;
+const suite = isRoot ? describe : describe.skip;
+
+/** Readings with incompressible bodies of about `bytes` bytes, so that the disk really fills. */
+function bulky(count: number, fromTsMs: number, firstN: number, bytes = 300): NewRecord[] {
+  return Array.from({ length: count }, (_, i) => ({
+    stream: 'pump/bulk',
+    lane: 'telemetry' as const,
+    deviceId: `pump-${i % 4}`,
+    tsMs: fromTsMs + i,
+    body: { n: firstN + i, noise: randomBytes(Math.floor(bytes * 0.75)).toString('base64') },
+  }));
+}
+
+/**
+ * A real small filesystem: a tmpfs of 8 MiB mounted by the test (root only, as in CI). The store keeps
+ * its default quota (512 MiB): the disk, not the quota, is the limit.
+ */
+suite(
+  `the store on an ${FS_BYTES / MiB} MiB filesystem${isRoot ? '' : ' (skipped: mounting a tmpfs needs root)'}`,
+  () => {
+    let mountPoint = '';
+    beforeEach(() => {
+      mountPoint = mkdtempSync(join(tmpdir(), 'ggdr-tmpfs-'));
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${FS_BYTES}`, 'tmpfs', mountPoint]);
+    });
+    // Declared before the gateway's directory: jest runs afterEach hooks in declaration order.
+    afterEach(() => {
+      execFileSync('umount', [mountPoint]);
+      rmSync(mountPoint, { recursive: true, force: true });
+    });
+    const tempDir = useTempDir('ggdr-disk-');
+
+    it('evicts the oldest telemetry with gap markers when the disk fills, instead of refusing readings', () => {
+      const events: StoreEvent[] = [];
+      const store = SqliteRecordStore.open({
+        path: join(mountPoint, 'records.db'),
+        gatewayId: 'gw-test',
+        onCorrupt: 'quarantine',
+        onEvent: (e) => events.push(e),
+      });
+      try {
+        let n = 0;
+        let refusals = 0;
+        const t0 = Date.now() - 3_600_000;
+        // About 24 MB of readings: three times the filesystem.
+        while (n < 80_000) {
+          const batch = bulky(500, t0 + n, n);
+          try {
+            store.append(batch);
+            n += batch.length;
+          } catch (err) {
+            // The disk may fill between two checks: the write is refused as retryable, never lost silently.
+            if (!isDrError(err, 'STORE_FULL')) throw err;
+            refusals += 1;
+            expect(refusals).toBeLessThan(20);
+          }
+          if (n % 5_000 === 0) store.maintain();
+        }
+        const m = store.metrics();
+        expect(m.diskBound).toBe(true);
+        expect(m.effectiveLimitBytes).toBeLessThan(FS_BYTES);
+        expect(m.bytesAtRest).toBeLessThanOrEqual(FS_BYTES);
+        const fs = statfsSync(mountPoint);
+        expect(fs.bavail * fs.bsize).toBeGreaterThan(0);
+        // Nothing silent: every reading is held or named by a gap marker that says the disk was full.
+        const held = store.nextBatch({ maxRecords: 1_000_000, maxBytes: 1e12 });
+        const markers = held.filter((r) => r.stream === GAP_MARKER_STREAM);
+        expect(markers.length).toBeGreaterThan(0);
+        expect(markers.every((r) => r.body['reason'] === 'disk')).toBe(true);
+        const named = markers.reduce(
+          (s, r) =>
+            s +
+            ((r.body['streams'] as Record<string, { records: number }>)['telemetry:pump/bulk']?.records ?? 0),
+          0,
+        );
+        expect(held.filter((r) => r.lane === 'telemetry').length + named).toBe(n);
+        expect(m.evictedRecordsTotal).toBeGreaterThan(0);
+        expect(events.some((e) => e.type === 'eviction')).toBe(true);
+      } finally {
+        store.close();
+      }
+    });
+
+    describe('with the suite running', () => {
+      let gw: LocalGateway | undefined;
+      let sensor: IpcClient | undefined;
+      afterEach(async () => {
+        await sensor?.close();
+        await gw?.close();
+      });
+
+      it('Ingest drops no reading when the store fills the disk', async () => {
+        const storePath = join(mountPoint, 'records.db');
+        ({ gw, sensor } = await ingestGateway(tempDir(), { metricsIntervalMs: 200 }, ['sensors/*'], {
+          storePath,
+          maintenanceIntervalMs: 200,
+          metricsIntervalMs: 200,
+        }));
+        const client = sensor;
+        const g = gw;
+        const sent = 12_000;
+        const t0 = Date.now() - 600_000;
+        for (let n = 0; n < sent; n += 100) {
+          await Promise.all(
+            Array.from({ length: 100 }, (_, i) =>
+              client.publishToTopic({
+                topic: 'sensors/pump-1/bulk',
+                publishMessage: {
+                  jsonMessage: {
+                    message: { ts: t0 + n + i, n: n + i, noise: randomBytes(600).toString('base64') },
+                  },
+                },
+              }),
+            ),
+          );
+        }
+        const ingest = (): Record<string, unknown> | undefined =>
+          documents(g, 'edgedr/ingest/metrics').at(-1);
+        await eventually(() => ingest()?.['accepted'] === sent, 60_000, 'every reading committed').catch(
+          (err: unknown) => {
+            const last = documents(g, 'edgedr/buffer/metrics').at(-1);
+            throw new Error(
+              `${String(err)}; ingest ${JSON.stringify(ingest())}; buffer ${JSON.stringify(last)}; ingest log ${readFileSync(g.launcher.logPath('com.edgedr.Ingest'), 'utf8').slice(-3000)}; buffer log ${readFileSync(g.launcher.logPath('com.edgedr.Buffer'), 'utf8').slice(-3000)}`,
+            );
+          },
+        );
+        expect(ingest()).toMatchObject({ storeFailures: 0, rejected: {} });
+        const buffer = documents(g, 'edgedr/buffer/metrics').at(-1);
+        expect(buffer?.['diskBound']).toBe(true);
+        expect(Number(buffer?.['evictedRecordsTotal'])).toBeGreaterThan(0);
+      }, 120_000);
+    });
+  },
+);
