@@ -15,6 +15,9 @@ export const SUITE_COMPONENTS = [
   'com.edgedr.Replay',
 ] as const;
 
+/** The optional status page: not part of the suite's data path, started only when asked for. */
+export const STATUS_COMPONENT_NAME = 'com.edgedr.Status';
+
 export interface LocalSuite {
   readonly root: string;
   readonly thing: string;
@@ -36,12 +39,14 @@ export interface SuiteOptions {
   readonly maxErrors?: number;
   /** Each region in a network namespace of its own, for packet-level faults (dev/netns.ts). */
   readonly ownNetworks?: boolean;
+  /** Also start the status page (com.edgedr.Status), after the four; its overrides come as the others'. */
+  readonly status?: boolean;
 }
 
 /**
  * The whole suite on this machine: two local regions (Mosquitto with TLS and client certificates made on
  * the fly) with a cloud-side consumer each, and the four components from their recipes under the local
- * IPC host, Buffer first. Ctrl-C (SIGINT) or SIGTERM stops all of it: the components run in process
+ * IPC host, Buffer first (and the status page when asked for). Ctrl-C (SIGINT) or SIGTERM stops all of it: the components run in process
  * groups of their own and would otherwise outlive the caller.
  */
 export async function startLocalSuite(options: SuiteOptions): Promise<LocalSuite> {
@@ -110,6 +115,10 @@ export async function startLocalSuite(options: SuiteOptions): Promise<LocalSuite
     await launcher.waitForState('com.edgedr.Buffer', 'RUNNING', 30_000);
     await launcher.launch(SUITE_COMPONENTS.slice(1));
     for (const name of SUITE_COMPONENTS.slice(1)) await launcher.waitForState(name, 'RUNNING', 60_000);
+    if (options.status === true) {
+      await launcher.launch([STATUS_COMPONENT_NAME]);
+      await launcher.waitForState(STATUS_COMPONENT_NAME, 'RUNNING', 60_000);
+    }
   } catch (err) {
     await stop();
     throw err;

@@ -32,6 +32,7 @@ import { ARTIFACTS_VERSION_FILE, BUILD_DIR } from './build-paths';
 import { loadRecipe } from '../shared/src/runtime/host/recipe';
 import {
   componentOfArtifact,
+  copyFilesBesideBundle,
   NATIVE_EXTERNALS,
   writeBuildInfo,
 } from '../shared/src/runtime/host/local-artifacts';
@@ -249,8 +250,7 @@ export async function buildComponents(
           abiBound: natives.includes('better-sqlite3'),
           glibc: requiredGlibc(stage),
         });
-        const models = join(ROOT, 'components', name, 'models');
-        if (existsSync(models)) cpSync(models, join(stage, 'models'), { recursive: true });
+        copyFilesBesideBundle(join(ROOT, 'components', name), stage);
         const zip = join(outDir, 'artifacts', `${artifact}.zip`);
         mkdirSync(dirname(zip), { recursive: true });
         rmSync(zip, { force: true });

@@ -6,8 +6,10 @@
  * The spec names the thing group and, per component, the configuration to merge over the recipe's
  * DefaultConfiguration (regions with endpoints and certificate paths, sources, quotas). Each merged
  * configuration is checked with the component's own schema before anything is written, so a typo or a
- * wrong type fails here, not on a gateway. Components not named in the spec are deployed with their
- * defaults; every component is deployed at the version that was released (see releasedVersions).
+ * wrong type fails here, not on a gateway. The four data components are deployed whether the spec names
+ * them or not (with their defaults when it does not); the optional status page (com.edgedr.Status) only
+ * when the spec names it. Every component is deployed at the version that was released (see
+ * releasedVersions).
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +20,7 @@ import { bufferConfigSchema } from '../components/buffer/src/config';
 import { inferenceConfigSchema } from '../components/inference/src/config';
 import { ingestConfigSchema } from '../components/ingest/src/config';
 import { replayConfigSchema } from '../components/replay/src/config';
+import { statusConfigSchema } from '../components/status/src/config';
 import { checkConfig } from '../shared/src/config';
 import { withoutAccessControl } from '../shared/src/component/run';
 import { deepMerge, type JsonTree } from '../shared/src/runtime/host/config-tree';
@@ -33,7 +36,11 @@ const SCHEMAS: Record<string, z.ZodType> = {
   'com.edgedr.Ingest': ingestConfigSchema,
   'com.edgedr.Inference': inferenceConfigSchema,
   'com.edgedr.Replay': replayConfigSchema,
+  'com.edgedr.Status': statusConfigSchema,
 };
+
+/** Deployed only when a spec names them: not part of the data path. */
+export const OPTIONAL_COMPONENTS: ReadonlySet<string> = new Set(['com.edgedr.Status']);
 
 const specSchema = z.strictObject({
   thingGroupArn: z
@@ -128,6 +135,7 @@ export function deploymentDocument(rawSpec: unknown, sources: ReleaseSources = {
   const problems: string[] = [];
   const components: DeploymentDocument['components'] = {};
   for (const [name, schema] of Object.entries(SCHEMAS)) {
+    if (OPTIONAL_COMPONENTS.has(name) && spec.components[name] === undefined) continue;
     const recipe = loadRecipe(join(recipesDir, `${name}.yaml`));
     const merge = (spec.components[name] ?? {}) as JsonTree;
     const verdict = checkConfig(schema, withoutAccessControl(deepMerge(defaultConfiguration(recipe), merge)));

@@ -24,7 +24,7 @@ import { parse } from 'yaml';
 import { argValue } from '../dev/args';
 import { loadRecipe } from '../shared/src/runtime/host/recipe';
 import { ARTIFACTS_DIR, LOCAL_DEPLOYMENT_DIR } from './build-paths';
-import { deploymentDocument } from './deployment';
+import { deploymentDocument, OPTIONAL_COMPONENTS } from './deployment';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -60,6 +60,8 @@ export function writeLocalDeployment(options: {
     const recipe = loadRecipe(join(ROOT, 'recipes', file));
     const name = recipe.ComponentName;
     const version = recipe.ComponentVersion;
+    // The optional status page only when the spec asks for it, as in a thing-group deployment.
+    if (OPTIONAL_COMPONENTS.has(name) && !isNamed(options.spec, name)) continue;
     components[name] = version;
     copyFileSync(join(ROOT, 'recipes', file), join(outDir, 'recipes', `${name}-${version}.yaml`));
     const artifacts = recipe.Manifests.filter((m) => m.Platform?.architecture === platform).flatMap(
@@ -91,6 +93,11 @@ export function writeLocalDeployment(options: {
       : []),
   ];
   return { dir: outDir, components, command };
+}
+
+function isNamed(spec: unknown, component: string): boolean {
+  const components = (spec as { components?: Record<string, unknown> } | undefined)?.components;
+  return components !== undefined && components !== null && component in components;
 }
 
 if (require.main === module) {

@@ -59,6 +59,10 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     summary: 'A cloud command was well formed but cannot be carried out now (e.g. its region is down).',
   },
+  STATUS_LISTEN_FAILED: {
+    retryable: true,
+    summary: 'The status page cannot listen on its address and port (taken, or not on this gateway).',
+  },
   INTERNAL: { retryable: false, summary: 'An unexpected fault inside the suite.' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 

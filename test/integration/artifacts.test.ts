@@ -13,7 +13,13 @@ jest.setTimeout(300_000);
 const HOST_PLATFORM: Platform = arch() === 'arm64' ? 'aarch64' : 'amd64';
 const OTHER =
   HOST_PLATFORM === 'amd64' ? /linux-arm64|linux\/arm64|darwin|win32/ : /linux-x64|linux\/x64|darwin|win32/;
-const COMPONENTS = ['com.edgedr.Buffer', 'com.edgedr.Ingest', 'com.edgedr.Inference', 'com.edgedr.Replay'];
+const COMPONENTS = [
+  'com.edgedr.Buffer',
+  'com.edgedr.Ingest',
+  'com.edgedr.Inference',
+  'com.edgedr.Replay',
+  'com.edgedr.Status',
+];
 
 describe('built artifacts', () => {
   const tempDir = useTempDir('ggdr-artifacts-');
@@ -39,6 +45,8 @@ describe('built artifacts', () => {
       logger: logs.logger,
       prebuiltArtifactsDir: artifacts,
       restartDelayMs: 100,
+      // Any free port: a test binds nothing fixed.
+      overrides: { 'com.edgedr.Status': { port: 0 } },
     });
     return { host, launcher };
   }

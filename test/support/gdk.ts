@@ -112,7 +112,7 @@ export function gdkPublish(
 export function fakeZips(dir: string, version = '0.1.0'): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'build-version.json'), JSON.stringify({ version }));
-  for (const c of ['buffer', 'ingest', 'replay', 'inference'])
+  for (const c of ['buffer', 'ingest', 'replay', 'inference', 'status'])
     for (const p of ['aarch64', 'amd64']) writeFileSync(join(dir, `${c}-${p}.zip`), `${c} ${p}`);
   return dir;
 }

@@ -13,6 +13,7 @@ import {
   INFERENCE_COMPONENT,
   INFERENCE_VERSION,
 } from '../../components/inference/src/config';
+import { statusConfigSchema, STATUS_COMPONENT, STATUS_VERSION } from '../../components/status/src/config';
 
 const RECIPES = join(__dirname, '..', '..', 'recipes');
 
@@ -22,6 +23,7 @@ const COMPONENTS = {
   [INGEST_COMPONENT]: { schema: ingestConfigSchema, version: INGEST_VERSION },
   [REPLAY_COMPONENT]: { schema: replayConfigSchema, version: REPLAY_VERSION },
   [INFERENCE_COMPONENT]: { schema: inferenceConfigSchema, version: INFERENCE_VERSION },
+  [STATUS_COMPONENT]: { schema: statusConfigSchema, version: STATUS_VERSION },
 };
 
 describe('recipes and component schemas agree', () => {
@@ -57,6 +59,18 @@ describe('recipes and component schemas agree', () => {
     const component = COMPONENTS[recipe.ComponentName as keyof typeof COMPONENTS];
     const defaults = withoutAccessControl(defaultConfiguration(recipe));
     expect(parseConfig(component.schema, asYamlText(defaults), `${file} as text`)).toEqual(defaults);
+  });
+
+  it('the status page may only subscribe, and only to the suite topics it reads', () => {
+    const defaults = defaultConfiguration(loadRecipe(join(RECIPES, `${STATUS_COMPONENT}.yaml`)));
+    const acl = accessControlSchema.parse(defaults['accessControl']);
+    expect(Object.keys(acl)).toEqual(['aws.greengrass.ipc.pubsub']);
+    const policies = Object.values(acl['aws.greengrass.ipc.pubsub'] ?? {});
+    expect(policies.flatMap((p) => p.operations)).toEqual(['aws.greengrass#SubscribeToTopic']);
+    const config = parseConfig(statusConfigSchema, withoutAccessControl(defaults), 'status');
+    expect(policies.flatMap((p) => p.resources).sort()).toEqual(Object.values(config.topics).sort());
+    expect(config.listenAddress).toBe('127.0.0.1');
+    expect(config.tokenPath).toBeNull();
   });
 
   it('the recipes name the suite topics their schemas default to', () => {

@@ -12,7 +12,7 @@ const example = (): Record<string, unknown> =>
   >;
 
 describe('thing-group deployment document', () => {
-  it('deploys the four components at their recipe versions, each with its configuration merge as a JSON string', () => {
+  it('deploys the four components and the status page the spec names at their recipe versions, each with its configuration merge as a JSON string', () => {
     const doc = deploymentDocument(example());
     expect(doc.targetArn).toBe('arn:aws:iot:eu-west-1:123456789012:thinggroup/pump-stations');
     expect(Object.keys(doc.components).sort()).toEqual([
@@ -20,6 +20,7 @@ describe('thing-group deployment document', () => {
       'com.edgedr.Inference',
       'com.edgedr.Ingest',
       'com.edgedr.Replay',
+      'com.edgedr.Status',
     ]);
     for (const c of Object.values(doc.components)) expect(c.componentVersion).toBe('0.1.0');
     const replay = JSON.parse(doc.components['com.edgedr.Replay']?.configurationUpdate?.merge ?? '{}') as {
@@ -28,6 +29,17 @@ describe('thing-group deployment document', () => {
     expect(replay.regions.map((r) => r.name)).toEqual(['eu-west-1', 'eu-central-1']);
     expect(doc.iotJobConfiguration).toMatchObject({ jobExecutionsRolloutConfig: { maximumPerMinute: 5 } });
     expect(doc.deploymentPolicies).toMatchObject({ failureHandlingPolicy: 'ROLLBACK' });
+  });
+
+  it('deploys the four without the optional status page when the spec does not name it', () => {
+    const spec = example();
+    delete (spec['components'] as Record<string, unknown>)['com.edgedr.Status'];
+    expect(Object.keys(deploymentDocument(spec).components).sort()).toEqual([
+      'com.edgedr.Buffer',
+      'com.edgedr.Inference',
+      'com.edgedr.Ingest',
+      'com.edgedr.Replay',
+    ]);
   });
 
   it('refuses a configuration its component would refuse, naming the component and the key', () => {

@@ -36,9 +36,13 @@ describe('gdk projects', () => {
     });
     expect(projects.map((p) => `${p.region} ${p.component}`).sort()).toEqual(
       ['eu-central-1', 'eu-west-1'].flatMap((r) =>
-        ['com.edgedr.Buffer', 'com.edgedr.Inference', 'com.edgedr.Ingest', 'com.edgedr.Replay'].map(
-          (c) => `${r} ${c}`,
-        ),
+        [
+          'com.edgedr.Buffer',
+          'com.edgedr.Inference',
+          'com.edgedr.Ingest',
+          'com.edgedr.Replay',
+          'com.edgedr.Status',
+        ].map((c) => `${r} ${c}`),
       ),
     );
     const shared = Object.values(

@@ -12,7 +12,7 @@ describe('local deployment into a Greengrass dev container', () => {
     // The zips the layout copies (their contents are the artifact test's business, not this one's).
     const dir = join(tempDir(), 'built');
     mkdirSync(dir, { recursive: true });
-    for (const c of ['buffer', 'ingest', 'replay', 'inference'])
+    for (const c of ['buffer', 'ingest', 'replay', 'inference', 'status'])
       writeFileSync(join(dir, `${c}-${platform}.zip`), c);
     return dir;
   }
@@ -29,7 +29,14 @@ describe('local deployment into a Greengrass dev container', () => {
       containerPath: '/edgedr',
       spec,
     });
-    const names = ['com.edgedr.Buffer', 'com.edgedr.Inference', 'com.edgedr.Ingest', 'com.edgedr.Replay'];
+    // The example spec names the optional status page too.
+    const names = [
+      'com.edgedr.Buffer',
+      'com.edgedr.Inference',
+      'com.edgedr.Ingest',
+      'com.edgedr.Replay',
+      'com.edgedr.Status',
+    ];
     expect(Object.keys(result.components).sort()).toEqual(names);
     expect(readdirSync(join(out, 'recipes')).sort()).toEqual(names.map((n) => `${n}-0.1.0.yaml`));
     for (const n of names) {

@@ -12,10 +12,21 @@ export function componentOfArtifact(name: string): string {
 /** Native packages load their own binaries and stay outside the bundle. */
 export const NATIVE_EXTERNALS = ['better-sqlite3', 'aws-crt', 'onnxruntime-node'];
 
+/** Folders of `components/<name>/` a component reads beside its bundle (Inference's model, the status page). */
+export const FILES_BESIDE_BUNDLE = ['models', 'assets'];
+
+/** Copies a component's folders that go beside its bundle into `outDir`. */
+export function copyFilesBesideBundle(componentDir: string, outDir: string): void {
+  for (const folder of FILES_BESIDE_BUNDLE) {
+    const from = join(componentDir, folder);
+    if (existsSync(from)) cpSync(from, join(outDir, folder), { recursive: true });
+  }
+}
+
 /**
  * Builds, for local runs, what the recipe's ZIP artifacts unpack to on a gateway: for an artifact
  * `<name>-<platform>.zip`, the bundle of `components/<name>/src/main.ts` at
- * `<decompressedPath>/<name>-<platform>/main.js`, with `components/<name>/models/` beside it.
+ * `<decompressedPath>/<name>-<platform>/main.js`, with `components/<name>/models/` and `assets/` beside it.
  * Native modules resolve from the project's node_modules (NODE_PATH); packaged artifacts carry their own.
  */
 export async function buildLocalArtifacts(
@@ -44,9 +55,8 @@ export async function buildLocalArtifacts(
     });
     // Local bundles use the project's native modules: only the Node version is checked at Install.
     writeBuildInfo(outDir, { platform: 'local', abiBound: false, glibc: null });
-    // Files the component reads beside its bundle (the shipped model).
-    const models = join(projectRoot, 'components', component, 'models');
-    if (existsSync(models)) cpSync(models, join(outDir, 'models'), { recursive: true });
+    // Files the component reads beside its bundle (the shipped model, the status page).
+    copyFilesBesideBundle(join(projectRoot, 'components', component), outDir);
   }
 }
 

@@ -1,0 +1,67 @@
+import { readFileSync, statSync } from 'node:fs';
+import { isLoopback } from '../auth';
+import type { StatusConfig } from '../config';
+
+export const MIN_TOKEN_CHARS = 16;
+const MAX_TOKEN_FILE_BYTES = 4_096;
+
+export type TokenFile =
+  | { readonly ok: true; readonly token: string; readonly mtimeMs: number }
+  | { readonly ok: false; readonly problem: string };
+
+/**
+ * The access token from its file: a regular file readable by its owner only (like an SSH key: a token
+ * others on the gateway can read protects nothing), one line of at least 16 characters without spaces.
+ * The token is never logged; problems name the file, not its contents.
+ */
+export function readTokenFile(path: string): TokenFile {
+  let mode: number;
+  let size: number;
+  let mtimeMs: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) return { ok: false, problem: `tokenPath ${path} is not a file` };
+    ({ mode, size, mtimeMs } = st);
+  } catch (err) {
+    return {
+      ok: false,
+      problem: `tokenPath ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    };
+  }
+  if ((mode & 0o077) !== 0)
+    return {
+      ok: false,
+      problem: `tokenPath ${path} is readable by others (mode ${(mode & 0o777).toString(8)}): chmod 600 it`,
+    };
+  if (size > MAX_TOKEN_FILE_BYTES) return { ok: false, problem: `tokenPath ${path} is larger than a token` };
+  let token: string;
+  try {
+    token = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    return {
+      ok: false,
+      problem: `tokenPath ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    };
+  }
+  if (token.length < MIN_TOKEN_CHARS || /\s/.test(token))
+    return {
+      ok: false,
+      problem: `tokenPath ${path} must hold one token of at least ${MIN_TOKEN_CHARS} characters without spaces`,
+    };
+  return { ok: true, token, mtimeMs };
+}
+
+/**
+ * What keeps a configuration from starting: a listener beyond loopback without a token, and a token
+ * file that is missing, too open or too short. Run at start and for every proposed deployment.
+ */
+export function accessProblems(config: Pick<StatusConfig, 'listenAddress' | 'tokenPath'>): string[] {
+  if (config.tokenPath === null)
+    return isLoopback(config.listenAddress)
+      ? []
+      : [
+          `listenAddress ${config.listenAddress} is not loopback: set tokenPath to a token file (mode 0600) or listen on 127.0.0.1`,
+        ];
+  const file = readTokenFile(config.tokenPath);
+  return file.ok ? [] : [file.problem];
+}
