@@ -5,6 +5,7 @@ import { mappingSchema } from '../components/ingest/src/config';
 import { DEFAULT_MEASUREMENTS } from '../components/inference/src/config';
 import type { NewRecord } from '../shared/src/record';
 import { seededRandom } from './pump-simulator';
+import { SKAB_MEASUREMENTS } from '../eval/skab-data';
 
 /**
  * A fleet of SKAB-like pumps: real readings from SKAB's valve1 runs and its anomaly-free recording
@@ -15,16 +16,7 @@ import { seededRandom } from './pump-simulator';
  */
 
 /** SKAB's channels, in the order of DEFAULT_MEASUREMENTS (the names Ingest stores them under). */
-const SKAB_COLUMNS = [
-  'Accelerometer1RMS',
-  'Accelerometer2RMS',
-  'Current',
-  'Pressure',
-  'Temperature',
-  'Thermocouple',
-  'Voltage',
-  'Volume Flow RateRMS',
-];
+const SKAB_COLUMNS = SKAB_MEASUREMENTS;
 
 /** `../shared/data/SKAB` beside the project root. */
 export const DEFAULT_SKAB_DIR = resolve(__dirname, '..', '..', 'shared', 'data', 'SKAB');
