@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
-import { decodeColumns, encodeColumns } from './codec/columnar';
+import { decodeColumnHeads, decodeColumns, encodeColumns, type RecordHead } from './codec/columnar';
 import { MAX_BODY_DEPTH, recordProblem } from './codec/json-value';
 import { DrError } from './errors';
 import type { DrRecord } from './record';
@@ -389,6 +389,32 @@ function decodeV2(
     invalid(`envelope body inflates to ${body.length} bytes, its header says ${header.inflatedBytes}`);
   const records = decodeColumns(body, header.count);
   return { header, records: checkRecords(header, records, o.maxDepth) };
+}
+
+/**
+ * The records' heads of an envelope v2 (ids, lanes, streams, devices, times) without their bodies: what
+ * the store needs to account for a block it evicts or loses. Malformed input is refused with
+ * RECORD_INVALID, as by decodeEnvelope.
+ */
+export function decodeEnvelopeHeads(
+  payload: Uint8Array,
+  options: Pick<DecodeOptions, 'maxRecords' | 'maxInflatedBytes'> = {},
+): { readonly header: EnvelopeHeader; readonly heads: RecordHead[] } {
+  const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS_PER_ENVELOPE;
+  const maxInflated = options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES;
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  try {
+    const { header, bodyAt } = readV2Header(bytes);
+    if (header.count > maxRecords) invalid(`envelope holds more than ${maxRecords} records`);
+    if (header.inflatedBytes > maxInflated)
+      invalid(`envelope inflates to ${header.inflatedBytes} bytes, past the limit of ${maxInflated}`);
+    const heads = decodeColumnHeads(inflate(bytes.subarray(bodyAt), header.inflatedBytes), header.count);
+    if (heads.length !== header.count) invalid('envelope header does not agree with its records');
+    return { header, heads };
+  } catch (err) {
+    if (err instanceof DrError) throw err;
+    return invalid(`envelope could not be decoded: ${err instanceof Error ? err.message : String(err)}`, err);
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SqliteRecordStore, storeSettingsSchema } from '../../shared/src/store';
+import { OWNER_AUTOCHECKPOINT_FACTOR } from '../../shared/src/store/quota';
 import { collect, spawnTs } from '../support/child';
 import { useTempDir } from '../support/temp-dir';
 
@@ -75,4 +76,35 @@ describe('store under concurrent processes', () => {
       store.close();
     }
   }, 180_000);
+
+  it("leaves checkpoints to the owner's maintenance, so a follower's commit does not run one", () => {
+    const path = join(tempDir(), 'store.db');
+    const settings = storeSettingsSchema.parse({});
+    const owner = SqliteRecordStore.open({ path, gatewayId: 'gw-test', settings, onCorrupt: 'quarantine' });
+    const follower = SqliteRecordStore.open({ path, gatewayId: 'gw-test', settings, create: false });
+    try {
+      follower.append(
+        Array.from({ length: 500 }, (_, i) => ({
+          stream: 'telemetry',
+          lane: 'telemetry' as const,
+          deviceId: 'pump-1',
+          tsMs: 1_800_000_000_000 + i,
+          body: { n: i, pad: 'x'.repeat(400) },
+        })),
+      );
+      const report = owner.maintain();
+      expect(report.walFrames).toBeGreaterThan(0);
+      expect(report.checkpointedFrames).toBe(report.walFrames);
+      // A commit that crosses the automatic threshold runs the checkpoint before COMMIT returns. The
+      // followers keep the configured threshold (their fallback when the owner is away); the owner's
+      // own lies beyond it, since it checkpoints at the end of every round.
+      expect(follower.pragmas()['wal_autocheckpoint']).toBe(settings.walAutocheckpointPages);
+      expect(owner.pragmas()['wal_autocheckpoint']).toBe(
+        settings.walAutocheckpointPages * OWNER_AUTOCHECKPOINT_FACTOR,
+      );
+    } finally {
+      follower.close();
+      owner.close();
+    }
+  });
 });

@@ -463,6 +463,46 @@ function recordStoreContract(
       expect(Math.min(...survivors.map((r) => r.tsMs))).toBeGreaterThan(newestEvicted);
     });
 
+    it('names in its gap markers only what a partly acknowledged block still held when it is evicted', () => {
+      const { store } = harness({ ...SMALL_BLOCKS, maxStoreBytes: 1 * MiB, evictToRatio: 0.8 });
+      let n = 0;
+      let acked = 0;
+      let evicted = false;
+      for (let round = 0; round < 120 && !evicted; round++) {
+        const batch = readings(500, T0 - 16_000_000 + round * 130_000, 4, n).map((r) => ({
+          ...r,
+          body: { ...r.body, tag: `${(Math.abs(Math.sin(r.tsMs)) * 1e17).toString(36)}` },
+        }));
+        n += 500;
+        store.append(batch);
+        compactAll(store);
+        if (round === 3) {
+          // Acknowledge every third record of the oldest backlog, inside its blocks.
+          const read = store.nextBatch({ maxRecords: 1_200, maxBytes: 1e12 });
+          const some = read.filter((_, i) => i % 3 === 0).map((r) => r.id);
+          store.ack(some);
+          acked = some.length;
+          store.release(read.map((r) => r.id));
+          expect(store.metrics().blocks).toBeGreaterThan(1);
+        }
+        evicted = store.metrics().evictedRecordsTotal > 2_000;
+      }
+      expect(evicted).toBe(true);
+      const all = drainAll(store);
+      const survivors = all.filter((r) => r.lane === 'telemetry');
+      const counted = all
+        .filter((r) => r.stream === GAP_MARKER_STREAM)
+        .reduce(
+          (s, r) =>
+            s +
+            ((r.body['streams'] as Record<string, { records: number }>)['telemetry:telemetry']?.records ?? 0),
+          0,
+        );
+      // Exact: an acknowledged record is neither a survivor nor named as lost.
+      expect(survivors.length + counted + acked).toBe(n);
+      expect(counted).toBe(store.metrics().evictedRecordsTotal);
+    });
+
     it('keeps its counters in step with what it holds through appends, compaction, acks and evictions', () => {
       const { store, clock } = harness({ ...SMALL_BLOCKS, maxStoreBytes: 2 * MiB, leaseMs: 1_000 });
       let n = 0;

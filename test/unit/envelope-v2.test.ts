@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
 import {
   decodeEnvelope,
+  decodeEnvelopeHeads,
   encodeColumnarEnvelope,
   encodeEnvelope,
   packEnvelopes,
@@ -143,7 +144,12 @@ describe('batch envelope v2 (columnar)', () => {
         fc.integer({ min: 1, max: 1e6 }),
         (rs, from) => {
           const input = rs.map((r, i) => ({ ...r, id: `gw-1:e1:${from + i * 3}` }));
-          sameRecords(decodeEnvelope(encodeColumnarEnvelope('gw-1', input).payload).records, input);
+          const payload = encodeColumnarEnvelope('gw-1', input).payload;
+          sameRecords(decodeEnvelope(payload).records, input);
+          // Heads alone: the same ids, lanes, streams, devices and times, in order.
+          expect(decodeEnvelopeHeads(payload).heads).toEqual(
+            input.map(({ id, lane, stream, deviceId, tsMs }) => ({ id, lane, stream, deviceId, tsMs })),
+          );
           // v1 is JSON: it cannot tell -0 from 0, otherwise the same.
           const viaJson = JSON.parse(JSON.stringify(input)) as DrRecord[];
           expect(decodeEnvelope(encodeEnvelope('gw-1', input).payload).records).toEqual(viaJson);
@@ -236,10 +242,12 @@ describe('the envelope decoder refuses what it must not trust', () => {
           const flipped = Buffer.from(good);
           flipped[at] = byte;
           for (const payload of [flipped, good.subarray(0, cut)]) {
-            try {
-              decodeEnvelope(payload);
-            } catch (err) {
-              expect(err).toMatchObject({ code: 'RECORD_INVALID' });
+            for (const decode of [decodeEnvelope, decodeEnvelopeHeads]) {
+              try {
+                decode(payload);
+              } catch (err) {
+                expect(err).toMatchObject({ code: 'RECORD_INVALID' });
+              }
             }
           }
         },

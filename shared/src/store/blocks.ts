@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { decodeEnvelope, encodeColumnarEnvelope, type Envelope } from '../envelope';
+import { decodeEnvelope, decodeEnvelopeHeads, encodeColumnarEnvelope, type Envelope } from '../envelope';
 import { laneFromPriority, type DrRecord, type JsonObject, type Lane } from '../record';
 import { counterName, type BlockRow, type RecordRow, type Statements } from './statements';
 import type { StoredRecord, StreamGap } from './types';
@@ -202,21 +202,34 @@ export function deleteBlock(
   stmt.addCounter.run(counterName.bytes(block.lane), -block.live_bytes);
 }
 
-/** The records of a block that are not acknowledged yet, in block order. */
-export function blockRecords(stmt: Statements, block: BlockRow): StoredRecord[] {
-  const payload = stmt.blockPayload.get(block.id);
-  if (payload === undefined) throw new Error(`block ${block.id} has no payload`);
-  const { records } = decodeEnvelope(payload, { maxRecords: block.count });
+/** Of a block's records (or their heads), in block order, those that are not acknowledged yet. */
+function stillHeld<T extends { readonly id: string }>(
+  stmt: Statements,
+  block: BlockRow,
+  items: readonly T[],
+): { item: T; seq: number }[] {
   const acked = block.live < block.count ? new Set(stmt.blockAcks.all(block.id)) : null;
-  const sizeBytes = Math.max(1, Math.round(block.raw_bytes / block.count));
-  const out: StoredRecord[] = [];
-  for (const r of records) {
-    const seq = Number(r.id.slice(r.id.lastIndexOf(':') + 1));
+  const out: { item: T; seq: number }[] = [];
+  for (const item of items) {
+    const seq = Number(item.id.slice(item.id.lastIndexOf(':') + 1));
     // Not moved yet (still a row), or acknowledged one by one.
     if (seq > block.rows_until || (acked !== null && acked.has(seq))) continue;
-    out.push({ ...r, seq, sizeBytes });
+    out.push({ item, seq });
   }
   return out;
+}
+
+function payloadOf(stmt: Statements, block: BlockRow): Buffer {
+  const payload = stmt.blockPayload.get(block.id);
+  if (payload === undefined) throw new Error(`block ${block.id} has no payload`);
+  return payload;
+}
+
+/** The records of a block that are not acknowledged yet, in block order. */
+export function blockRecords(stmt: Statements, block: BlockRow): StoredRecord[] {
+  const { records } = decodeEnvelope(payloadOf(stmt, block), { maxRecords: block.count });
+  const sizeBytes = Math.max(1, Math.round(block.raw_bytes / block.count));
+  return stillHeld(stmt, block, records).map(({ item, seq }) => ({ ...item, seq, sizeBytes }));
 }
 
 /** What a block still holds, per stream (for a gap marker when it is evicted or lost). */
@@ -226,7 +239,10 @@ export function blockTally(stmt: Statements, block: BlockRow, tally: Tally): voi
     return;
   }
   try {
-    for (const r of blockRecords(stmt, block)) tally.add(r.lane, r.stream, 1, r.tsMs, r.tsMs);
+    // Heads only, no bodies: this runs inside eviction's write transaction.
+    const { heads } = decodeEnvelopeHeads(payloadOf(stmt, block), { maxRecords: block.count });
+    for (const { item } of stillHeld(stmt, block, heads))
+      tally.add(item.lane, item.stream, 1, item.tsMs, item.tsMs);
   } catch {
     // Undecodable: name what it held when it was written (an over-report, never a silent loss).
     tally.addAll(JSON.parse(block.summary) as Record<string, StreamGap>);

@@ -93,18 +93,29 @@ export function storeQuota(
   };
 }
 
+/**
+ * The owner checkpoints at the end of every maintenance round, outside any write transaction; its own
+ * automatic checkpoint is only a fallback for a WAL that grows between rounds (the round is late, or
+ * the handle appends without maintenance), so it waits for this many times the followers' threshold.
+ * A commit that triggers the automatic checkpoint runs it before COMMIT returns, so a transaction that
+ * otherwise takes milliseconds would hold its caller for the whole checkpoint.
+ */
+export const OWNER_AUTOCHECKPOINT_FACTOR = 4;
+
 /** Keeps the WAL within its allowance: the checkpoint and truncation thresholds follow the limit. */
 export function tuneWal(
   db: Database.Database,
   settings: StoreSettings,
   q: { readonly walAllowanceBytes: number },
   pageSize: number,
+  role: 'owner' | 'follower',
 ): void {
   const pages = Math.max(
     16,
     Math.min(settings.walAutocheckpointPages, Math.floor(q.walAllowanceBytes / 2 / pageSize)),
   );
-  db.pragma(`wal_autocheckpoint = ${settings.walAutocheckpointPages === 0 ? 0 : pages}`);
+  const threshold = role === 'owner' ? pages * OWNER_AUTOCHECKPOINT_FACTOR : pages;
+  db.pragma(`wal_autocheckpoint = ${settings.walAutocheckpointPages === 0 ? 0 : threshold}`);
   db.pragma(`journal_size_limit = ${Math.floor(q.walAllowanceBytes)}`);
 }
 

@@ -149,7 +149,13 @@ export class SqliteRecordStore implements RecordStore {
       inode: this.inode,
       onEvent: this.onEvent,
     };
-    tuneWal(this.db, this.settings, this.quota(), this.stmt.pageSize.get() ?? 4096);
+    tuneWal(
+      this.db,
+      this.settings,
+      this.quota(),
+      this.stmt.pageSize.get() ?? 4096,
+      this.owner ? 'owner' : 'follower',
+    );
     if (opened.lost !== undefined) this.reportLost(opened.lost, options.lostEpoch);
   }
 
@@ -496,7 +502,7 @@ export class SqliteRecordStore implements RecordStore {
     return this.run('maintain', () => {
       if (this.owner) repairLink(this.owned);
       const q = this.quota();
-      tuneWal(this.db, this.settings, q, this.stmt.pageSize.get() ?? 4096);
+      tuneWal(this.db, this.settings, q, this.stmt.pageSize.get() ?? 4096, 'owner');
       const eviction = this.evictOnce();
       let compactedRecords = 0;
       let compactMore = false;
