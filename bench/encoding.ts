@@ -40,13 +40,16 @@ export function catchUp24hMinutes(recordsPerSec: number): number {
 }
 
 /** Bytes of an MQTT 5 PUBLISH beyond its payload: fixed header, topic, packet id, properties. */
-function publishOverhead(e: Envelope): number {
+export function publishOverhead(
+  userProperties: readonly { readonly name: string; readonly value: string }[],
+  topic = TOPIC,
+): number {
   const props =
-    e.userProperties.reduce((n, p) => n + 1 + 2 + p.name.length + 2 + p.value.length, 0) +
+    userProperties.reduce((n, p) => n + 1 + 2 + p.name.length + 2 + p.value.length, 0) +
     1 +
     2 +
     'application/octet-stream'.length;
-  return 1 + 4 + 2 + TOPIC.length + 2 + 2 + props;
+  return 1 + 4 + 2 + topic.length + 2 + 2 + props;
 }
 
 export interface Encoded {
@@ -97,7 +100,7 @@ export function measure(records: readonly DrRecord[], version: EnvelopeVersion):
     for (const e of envelopes) decodeEnvelope(e.payload);
   });
   const payload = envelopes.reduce((n, e) => n + e.payload.length, 0);
-  const wire = envelopes.reduce((n, e) => n + e.payload.length + publishOverhead(e), 0);
+  const wire = envelopes.reduce((n, e) => n + e.payload.length + publishOverhead(e.userProperties), 0);
   const wireBytesPerRecord = wire / records.length;
   const recordsPerEnvelope = records.length / envelopes.length;
   return {

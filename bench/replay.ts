@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { argValue } from '../dev/args';
 import { RegionConsumer, type ReceivedBatch } from '../dev/consumer';
-import { PumpSimulator } from '../dev/pump-simulator';
 import {
   CONSUMER_TOPICS,
   replayRegionEntry,
@@ -10,11 +10,13 @@ import {
   startRegion,
   type LocalRegion,
 } from '../dev/regions';
+import { DEFAULT_SKAB_DIR, SkabFleet } from '../dev/skab-fleet';
 import { readObject, TOPICS } from '../shared/src/messages';
-import type { NewRecord } from '../shared/src/record';
+import type { DrRecord, NewRecord } from '../shared/src/record';
 import type { JsonTree } from '../shared/src/runtime/host/config-tree';
 import { SqliteRecordStore } from '../shared/src/store';
 import { BENCH_THING, benchGateway, option, pumpMeasurements } from './common';
+import { catchUp24hMinutes, measure, publishOverhead } from './encoding';
 import { fmt, printTable } from './table';
 
 const THING = BENCH_THING;
@@ -28,31 +30,9 @@ const reading = (n: number, tsMs: number): NewRecord => ({
   body: pumpMeasurements(n),
 });
 
-/**
- * Readings as a real pump station reports them: the seeded simulator's noisy measurements, with the six
- * significant digits a sensor gives (SKAB's recordings have that precision). They compress about 8:1,
- * close to real data; the regular `reading`s compress about 17:1.
- */
-function realisticReadings(count: number, startMs: number): NewRecord[] {
-  const sim = new PumpSimulator(
-    20_261_203,
-    Array.from({ length: 20 }, (_, i) => `pump-${i}`),
-    startMs,
-    100,
-  );
-  const out: NewRecord[] = [];
-  while (out.length < count)
-    for (const r of sim.next())
-      out.push({
-        stream: 'pump/telemetry',
-        lane: 'telemetry',
-        deviceId: r.deviceId,
-        tsMs: r.tsMs,
-        body: Object.fromEntries(
-          Object.entries(r.measurements).map(([k, v]) => [k, Number(v.toPrecision(6))]),
-        ),
-      });
-  return out.slice(0, count);
+/** SKAB-like readings (200 pumps at 1 Hz, real recordings varied per pump) from `startMs`. */
+function skabReadings(count: number, startMs: number, skab: string): NewRecord[] {
+  return new SkabFleet({ dir: skab, startMs }).nextRecords(count);
 }
 
 async function region(dir: string, name: string): Promise<{ region: LocalRegion; consumer: RegionConsumer }> {
@@ -99,12 +79,13 @@ async function gateway(dir: string, replay: JsonTree) {
   };
 }
 
-/** A backlog of `count` readings from two hours ago (well outside the live window). */
-function fill(store: SqliteRecordStore, count: number, realistic: boolean): void {
-  const from = Date.now() - 7_200_000;
-  const records = realistic
-    ? realisticReadings(count, from)
-    : Array.from({ length: count }, (_, i) => reading(i, from + i));
+/** A backlog of `count` readings from a day ago (well outside the live window: the Buffer compacts it). */
+function fill(store: SqliteRecordStore, count: number, skab: string | null): void {
+  const from = Date.now() - 86_400_000;
+  const records =
+    skab !== null
+      ? skabReadings(count, from, skab)
+      : Array.from({ length: count }, (_, i) => reading(i, from + i));
   for (let at = 0; at < count; at += 5_000) store.append(records.slice(at, at + 5_000));
 }
 
@@ -119,8 +100,18 @@ async function until(check: () => boolean, timeoutMs: number, what: string): Pro
 interface Drain {
   recordsPerSec: number;
   payloadBytesPerSec: number;
+  /** Payload and MQTT publish overhead, per record, of what the region received. */
+  wireBytesPerRecord: number;
   compressionRatio: number;
   publishes: number;
+}
+
+/** What one received batch took on the wire: its payload and its PUBLISH's topic and properties. */
+function wireBytes(b: ReceivedBatch): number {
+  const props = Object.entries(b.userProperties).flatMap(([name, v]) =>
+    (Array.isArray(v) ? v : [v]).map((value) => ({ name, value })),
+  );
+  return b.payloadBytes + publishOverhead(props, `edgedr/${THING}/batches`);
 }
 
 /** Records/s and payload bytes/s between two batches (the first one's own transfer excluded). */
@@ -142,7 +133,8 @@ interface DrainOptions {
   readonly batching?: JsonTree;
   /** Extra connections to the region for the backlog. */
   readonly drainLinks?: number;
-  readonly realistic?: boolean;
+  /** SKAB-like readings from this directory; the simulator's regular readings otherwise. */
+  readonly skab?: string;
   /** Time the steady part only (5 % to 95 % of the records), leaving out links connecting at the start. */
   readonly steady?: boolean;
 }
@@ -157,7 +149,7 @@ async function drain(root: string, count: number, o: DrainOptions): Promise<Drai
   });
   const gw = await gateway(dir, { regions: [entry], batching: o.batching ?? {} });
   try {
-    fill(gw.store, count, o.realistic === true);
+    fill(gw.store, count, o.skab ?? null);
     await gw.startReplay();
     const received = (): number => consumer.batches.reduce((s, b) => s + b.header.count, 0);
     await until(() => received() >= count, 30 * 60_000, `${count} records upstream`);
@@ -179,6 +171,7 @@ async function drain(root: string, count: number, o: DrainOptions): Promise<Drai
     const plain = batches.reduce((s, b) => s + Buffer.byteLength(JSON.stringify(b.records)), 0);
     return {
       ...rate(batches, from, Math.min(to, batches.length - 1)),
+      wireBytesPerRecord: batches.reduce((s, b) => s + wireBytes(b), 0) / received(),
       compressionRatio: plain / batches.reduce((s, b) => s + b.payloadBytes, 0),
       publishes: batches.length,
     };
@@ -196,14 +189,19 @@ interface BacklogLinks {
   scaling: number;
 }
 
-/** The same backlog of realistic readings drained over 1..maxLinks connections, flow control on each. */
-async function backlogLinks(root: string, perLink: number, maxLinks: number): Promise<BacklogLinks[]> {
+/** The same backlog of SKAB-like readings drained over 1..maxLinks connections, flow control on each. */
+async function backlogLinks(
+  root: string,
+  perLink: number,
+  maxLinks: number,
+  skab: string,
+): Promise<BacklogLinks[]> {
   const out: BacklogLinks[] = [];
   for (let links = 1; links <= maxLinks; links++) {
     const d = await drain(root, perLink * links, {
       flowControl: true,
       drainLinks: links - 1,
-      realistic: true,
+      skab,
       steady: true,
     });
     const one = out[0]?.recordsPerSec ?? d.recordsPerSec;
@@ -305,15 +303,24 @@ export async function replayBenchmark(args: readonly string[]): Promise<Record<s
   const count = option(args, 'records', 400_000);
   const single = option(args, 'single', 1_000);
   const trials = option(args, 'trials', 20);
-  /** Realistic readings per link for the backlog-over-links part; 0 skips it. */
+  /** SKAB-like readings per link for the backlog-over-links part; 0 skips it. */
   const perLink = option(args, 'backlog', 200_000);
+  /** SKAB-like readings drained over one link, for the records/s and bytes/record on real data. */
+  const skabCount = option(args, 'skab-records', 300_000);
+  const skab = argValue(args, '--skab') ?? DEFAULT_SKAB_DIR;
   const maxLinks = option(args, 'links', 4);
   const holdMs = option(args, 'hold', 3_000);
   /** Envelopes in flight; 0 keeps the recipe's default. */
   const inFlight = option(args, 'inflight', 0);
   const root = mkdtempSync(join(tmpdir(), 'ggdr-replay-bench-'));
   try {
-    const skipped: Drain = { recordsPerSec: 0, payloadBytesPerSec: 0, compressionRatio: 0, publishes: 0 };
+    const skipped: Drain = {
+      recordsPerSec: 0,
+      payloadBytesPerSec: 0,
+      wireBytesPerRecord: 0,
+      compressionRatio: 0,
+      publishes: 0,
+    };
     const batching: JsonTree = inFlight > 0 ? { maxInFlight: inFlight } : {};
     const on = count > 0 ? await drain(root, count, { flowControl: true, batching }) : skipped;
     const onePerPublish =
@@ -321,13 +328,27 @@ export async function replayBenchmark(args: readonly string[]): Promise<Record<s
         ? await drain(root, single, { flowControl: true, batching: { maxReadRecords: 1 } })
         : skipped;
     const off = count > 0 ? await drain(root, count, { flowControl: false, batching }) : skipped;
-    const links = perLink > 0 && maxLinks > 0 ? await backlogLinks(root, perLink, maxLinks) : [];
+    const skabLike =
+      skabCount > 0
+        ? await drain(root, skabCount, { flowControl: true, batching, skab, steady: true })
+        : skipped;
+    const links = perLink > 0 && maxLinks > 0 ? await backlogLinks(root, perLink, maxLinks, skab) : [];
     const fo: Failover =
       trials > 0
         ? await failover(root, trials, holdMs)
         : { times: [], hedgedDuplicates: 0, otherDuplicates: 0, replay: {} };
     const times = [...fo.times].sort((x, y) => x - y);
     const fraction = on.payloadBytesPerSec / CEILING_BYTES_PER_SEC;
+    const skabFraction = skabLike.payloadBytesPerSec / CEILING_BYTES_PER_SEC;
+    // The encoder's CPU on the same data (the Buffer's compaction and Replay's packing share it).
+    const withIds = (records: readonly NewRecord[]): DrRecord[] =>
+      records.map((r, i) => ({ id: `${THING}:abcd1234:${i + 1}`, ...r }));
+    const encodeSample = Math.min(100_000, Math.max(skabCount, count, 1));
+    const skabEncode =
+      skabCount > 0 ? measure(withIds(skabReadings(encodeSample, Date.UTC(2026, 0, 1), skab)), 2) : null;
+    const simEncode =
+      count > 0 ? measure(withIds(Array.from({ length: encodeSample }, (_, i) => reading(i, i))), 2) : null;
+    const catchUp = skabCount > 0 ? catchUp24hMinutes(skabLike.recordsPerSec) : null;
     const rows: [string, string][] = [];
     if (count > 0)
       rows.push(
@@ -347,9 +368,22 @@ export async function replayBenchmark(args: readonly string[]): Promise<Record<s
         rows.push(['  batching gain', `${fmt(on.recordsPerSec / onePerPublish.recordsPerSec)} x`]);
     }
     if (count > 0) rows.push(['flow control off', `${fmt(off.recordsPerSec)} records/s`]);
+    if (skabCount > 0)
+      rows.push(
+        [
+          'SKAB-like backlog, flow control on (blocks sent as stored)',
+          `${fmt(skabLike.recordsPerSec)} records/s, ${fmt(skabLike.wireBytesPerRecord, 2)} B/record on the wire (target >= 28,000 records/s)`,
+        ],
+        [
+          '  payload bytes/s',
+          `${fmt(skabLike.payloadBytesPerSec / 1024)} KiB/s = ${fmt(skabFraction * 100, 1)} % of 512 KiB/s (target >= 90 %)`,
+        ],
+        ['  encode CPU (envelope v2)', `${fmt(skabEncode?.encodeMsPerMb ?? 0, 2)} ms/MB (target <= 10)`],
+        ['  24 h at 200/s caught up (live data still arriving)', `${fmt(catchUp ?? 0, 1)} min`],
+      );
     for (const l of links)
       rows.push([
-        `backlog of realistic readings over ${l.links} link(s)`,
+        `backlog of SKAB-like readings over ${l.links} link(s)`,
         `${fmt(l.recordsPerSec)} records/s, ${fmt(l.scaling, 2)} x one link (target >= ${fmt(0.9 * l.links, 1)} x)`,
       ]);
     if (times.length > 0)
@@ -373,6 +407,21 @@ export async function replayBenchmark(args: readonly string[]): Promise<Record<s
         compressionRatio: Number(on.compressionRatio.toFixed(2)),
         publishes: on.publishes,
       },
+      skabLike: {
+        recordsPerSec: Math.round(skabLike.recordsPerSec),
+        wireBytesPerRecord: Number(skabLike.wireBytesPerRecord.toFixed(2)),
+        fractionOfCeiling: Number(skabFraction.toFixed(3)),
+        encodeMsPerMb: Number((skabEncode?.encodeMsPerMb ?? 0).toFixed(2)),
+        compressionRatio: Number(skabLike.compressionRatio.toFixed(2)),
+        records: skabCount,
+      },
+      simulator: {
+        recordsPerSec: Math.round(on.recordsPerSec),
+        wireBytesPerRecord: Number(on.wireBytesPerRecord.toFixed(2)),
+        fractionOfCeiling: Number(fraction.toFixed(3)),
+        encodeMsPerMb: Number((simEncode?.encodeMsPerMb ?? 0).toFixed(2)),
+      },
+      catchUp24hMinutes: catchUp === null ? null : Number(catchUp.toFixed(1)),
       onePerPublishRecordsPerSec: Math.round(onePerPublish.recordsPerSec),
       flowControlOff: { recordsPerSec: Math.round(off.recordsPerSec) },
       backlogLinks: links,
