@@ -99,9 +99,9 @@ describe('store under concurrent processes', () => {
       // followers keep the configured threshold (their fallback when the owner is away); the owner's
       // own lies beyond it, since it checkpoints at the end of every round.
       expect(follower.pragmas()['wal_autocheckpoint']).toBe(settings.walAutocheckpointPages);
-      expect(owner.pragmas()['wal_autocheckpoint']).toBe(
-        settings.walAutocheckpointPages * OWNER_AUTOCHECKPOINT_FACTOR,
-      );
+      const own = Number(owner.pragmas()['wal_autocheckpoint']);
+      expect(own).toBeGreaterThan(settings.walAutocheckpointPages);
+      expect(own).toBeLessThanOrEqual(settings.walAutocheckpointPages * OWNER_AUTOCHECKPOINT_FACTOR);
     } finally {
       follower.close();
       owner.close();

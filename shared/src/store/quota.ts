@@ -96,7 +96,8 @@ export function storeQuota(
 /**
  * The owner checkpoints at the end of every maintenance round, outside any write transaction; its own
  * automatic checkpoint is only a fallback for a WAL that grows between rounds (the round is late, or
- * the handle appends without maintenance), so it waits for this many times the followers' threshold.
+ * the handle appends without maintenance), so it waits for up to this many times the followers'
+ * threshold, within the WAL's allowance.
  * A commit that triggers the automatic checkpoint runs it before COMMIT returns, so a transaction that
  * otherwise takes milliseconds would hold its caller for the whole checkpoint.
  */
@@ -114,7 +115,12 @@ export function tuneWal(
     16,
     Math.min(settings.walAutocheckpointPages, Math.floor(q.walAllowanceBytes / 2 / pageSize)),
   );
-  const threshold = role === 'owner' ? pages * OWNER_AUTOCHECKPOINT_FACTOR : pages;
+  // The owner's fallback never lets the WAL pass its allowance (a small disk has a small one).
+  const ownerPages = Math.max(
+    pages,
+    Math.min(pages * OWNER_AUTOCHECKPOINT_FACTOR, Math.floor(q.walAllowanceBytes / pageSize)),
+  );
+  const threshold = role === 'owner' ? ownerPages : pages;
   db.pragma(`wal_autocheckpoint = ${settings.walAutocheckpointPages === 0 ? 0 : threshold}`);
   db.pragma(`journal_size_limit = ${Math.floor(q.walAllowanceBytes)}`);
 }
