@@ -195,6 +195,36 @@ describe('the Ingest component under the local IPC host', () => {
     expect(m).toMatchObject({ storeFailures: 0, rejected: {} });
   });
 
+  it('reports each eviction its own appends run, once, on the store events topic and in its log', async () => {
+    ({ gw, sensor } = await ingestGateway(
+      tempDir(),
+      { metricsIntervalMs: 200 },
+      ['sensors/*'],
+      // A small quota, and maintenance too rare to evict first: Ingest's appends evict.
+      { maintenanceIntervalMs: 3_600_000, store: { maxStoreBytes: 1024 * 1024, evictToRatio: 0.8 } },
+    ));
+    const now = Date.now();
+    for (let n = 0; n < 1_200; n++)
+      await publish(`sensors/pump-${n % 3}/bulk`, { ts: now - 60_000 + n, n, note: 'x'.repeat(900) });
+    const evictions = (): Record<string, unknown>[] =>
+      documents(gw, 'edgedr/buffer/events').filter((d) => d['type'] === 'eviction');
+    await eventually(() => evictions().length > 0, 20_000, 'an eviction event');
+    await eventually(
+      () => documents(gw, 'edgedr/ingest/metrics').at(-1)?.['accepted'] === 1_200,
+      20_000,
+      'every reading committed',
+    );
+    const events = evictions();
+    expect(events.every((e) => e['component'] === INGEST)).toBe(true);
+    const reports = events.map((e) => e['report'] as { gapMarkerId: string; reason: string });
+    expect(new Set(reports.map((r) => r.gapMarkerId)).size).toBe(reports.length);
+    expect(reports.every((r) => r.reason === 'quota')).toBe(true);
+    // Logged once each, by the component that ran it.
+    const log = readFileSync(gw.launcher.logPath(INGEST), 'utf8');
+    for (const r of reports) expect(log.split(r.gapMarkerId).length - 1).toBe(1);
+    expect(documents(gw, 'edgedr/ingest/metrics').at(-1)).toMatchObject({ storeFailures: 0 });
+  });
+
   it('publishes each committed batch once, after the commit', async () => {
     await start();
     const checked: { ids: string[]; allStored: boolean }[] = [];

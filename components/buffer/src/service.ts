@@ -1,5 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import { publishDocument, readDocument } from '../../../shared/src/messages/documents';
+import { reportStoreEvent } from '../../../shared/src/store/event-report';
 import type { ComponentDeps, RunningService } from '../../../shared/src/component/run';
 import { periodic } from '../../../shared/src/component/periodic';
 import { isDrError, toDrError, type DrError } from '../../../shared/src/errors';
@@ -117,60 +118,7 @@ export class BufferService implements RunningService<BufferConfig> {
   }
 
   private onStoreEvent(event: StoreEvent): void {
-    const { logger, runtime } = this.deps;
-    switch (event.type) {
-      case 'recreated':
-        logger.error(
-          {
-            code: event.code,
-            path: event.path,
-            quarantinedTo: event.quarantinedTo,
-            reason: event.reason,
-            lostEpoch: event.lostEpoch,
-            lostRecords: event.lostRecords,
-            gapMarkerId: event.gapMarkerId,
-          },
-          event.cause === 'damaged'
-            ? 'store was damaged: moved aside and recreated'
-            : 'store file was deleted or replaced: a fresh store was created, the lost epoch is named by a gap marker',
-        );
-        break;
-      case 'eviction': {
-        const r = event.report;
-        logger.warn(
-          {
-            evictedRecords: r.evictedRecords,
-            fromTsMs: r.fromTsMs,
-            toTsMs: r.toTsMs,
-            gapMarkerId: r.gapMarkerId,
-          },
-          'store quota reached: oldest records evicted, gap marker written',
-        );
-        break;
-      }
-      case 'relinked':
-        logger.error(
-          { path: event.path, setAsideTo: event.setAsideTo },
-          'the store path was removed or replaced while its data file is intact: link restored',
-        );
-        break;
-      case 'block-damaged':
-        logger.error(
-          {
-            blockId: event.blockId,
-            records: event.records,
-            reason: event.reason,
-            gapMarkerId: event.gapMarkerId,
-          },
-          'a compacted block is damaged: dropped and named by a gap marker',
-        );
-        break;
-    }
-    publishDocument(runtime, this.config.eventsTopic, {
-      component: BUFFER_COMPONENT,
-      atMs: this.deps.clock.nowMs(),
-      ...event,
-    }).catch((err: unknown) => logger.warn({ err: toDrError(err) }, 'could not publish a store event'));
+    reportStoreEvent(this.deps, this.config.eventsTopic, BUFFER_COMPONENT, event);
   }
 
   /**

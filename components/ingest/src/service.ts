@@ -10,6 +10,7 @@ import { sharedStoreLocation } from '../../../shared/src/store/location';
 import { INGEST_COMPONENT, type IngestConfig } from './config';
 import { createMapper, type RejectReason } from './core/mapper';
 import { FollowingStore } from '../../../shared/src/store/following-store';
+import { reportStoreEvent } from '../../../shared/src/store/event-report';
 import { MqttSource, type Settle } from './mqtt-source';
 import { RateLimitedLog } from './rate-limited-log';
 
@@ -81,6 +82,8 @@ export class IngestService implements RunningService<IngestConfig> {
       },
       deps.runtime.thingName,
       deps.logger,
+      // Evictions that Ingest's own appends ran (over the quota, or the disk full): reported once, here.
+      (event) => reportStoreEvent(deps, location.eventsTopic, INGEST_COMPONENT, event),
     );
     const service = new IngestService(deps, store);
     deps.logger.info({ path: location.path }, 'store open');

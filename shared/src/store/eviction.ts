@@ -142,6 +142,7 @@ export function evictChunk(deps: EvictionDeps): EvictionReport | null {
   stmt.addCounter.run('evictedRecords', fresh);
   stmt.addCounter.run('evictionRounds', 1);
   return {
+    reason: deps.reason,
     evictedRecords: fresh,
     byStream: streams,
     fromTsMs,

@@ -10,6 +10,7 @@ import type {
   BatchRequest,
   DeadLetterInput,
   StoredRecord,
+  StoreEvent,
   StoreMetrics,
   UnitAckResult,
 } from './types';
@@ -27,6 +28,8 @@ export class FollowingStore {
     private readonly location: StoreLocation,
     private readonly gatewayId: string,
     private readonly logger: Logger,
+    /** What this handle's own transactions did that others must hear of (evictions in an append). */
+    private readonly onEvent?: (event: StoreEvent) => void,
   ) {
     try {
       this.store = this.open();
@@ -53,6 +56,7 @@ export class FollowingStore {
       onCorrupt: 'fail',
       integrityCheck: false,
       create: false,
+      ...(this.onEvent === undefined ? {} : { onEvent: this.onEvent }),
     });
   }
 

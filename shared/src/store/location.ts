@@ -1,6 +1,7 @@
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { DrError } from '../errors';
+import { TOPICS } from '../messages/topics';
 import type { LocalRuntime } from '../runtime/port';
 import { storeSettingsSchema, type StoreSettings } from './settings';
 
@@ -12,12 +13,15 @@ export const BUFFER_WORK_PATH_ENV = 'EDGEDR_BUFFER_WORK_PATH';
 
 const ownerView = z.object({
   storePath: z.string().min(1).default(DEFAULT_STORE_PATH),
+  eventsTopic: z.string().min(1).default(TOPICS.bufferEvents),
   store: storeSettingsSchema.default(storeSettingsSchema.parse({})),
 });
 
 export interface StoreLocation {
   readonly path: string;
   readonly settings: StoreSettings;
+  /** Where store events (evictions among them) are published, whichever component's handle saw them. */
+  readonly eventsTopic: string;
 }
 
 /** Where the shared store is and its settings, read from the Buffer's configuration. */
@@ -33,8 +37,8 @@ export async function sharedStoreLocation(
       `the ${BUFFER_COMPONENT} configuration does not describe a store: ${parsed.error.message}`,
     );
   }
-  const { storePath, store } = parsed.data;
-  if (isAbsolute(storePath)) return { path: storePath, settings: store };
+  const { storePath, store, eventsTopic } = parsed.data;
+  if (isAbsolute(storePath)) return { path: storePath, settings: store, eventsTopic };
   const workPath = env[BUFFER_WORK_PATH_ENV];
   if (workPath === undefined || workPath === '') {
     throw new DrError(
@@ -42,5 +46,5 @@ export async function sharedStoreLocation(
       `${BUFFER_WORK_PATH_ENV} is not set: the recipe must set it to {kernel:rootPath}/work/${BUFFER_COMPONENT}`,
     );
   }
-  return { path: join(workPath, storePath), settings: store };
+  return { path: join(workPath, storePath), settings: store, eventsTopic };
 }

@@ -57,6 +57,8 @@ import type { StreamGap } from '../gap-markers';
 export type { StreamGap };
 
 export interface EvictionReport {
+  /** What set the limit: the quota (`maxStoreBytes`) or the filesystem's free space. */
+  readonly reason: 'quota' | 'disk';
   readonly evictedRecords: number;
   readonly byStream: Readonly<Record<string, StreamGap>>;
   readonly fromTsMs: number;
