@@ -1,5 +1,7 @@
 import Database from 'better-sqlite3';
+import { closeSync, openSync, statfsSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { mountSmallDisk, smallDiskUnavailable } from '../../dev/small-disk';
 import { systemClock } from '../../shared/src/clock';
 import {
   GroupCommitWriter,
@@ -118,6 +120,53 @@ describe('group commit', () => {
       locker.close();
     }
   });
+
+  (smallDiskUnavailable() === undefined ? it : it.skip)(
+    `commits a batch bigger than the room left on a full disk, in parts and in order${smallDiskUnavailable() === undefined ? '' : ` (skipped: ${smallDiskUnavailable()})`}`,
+    async () => {
+      const disk = mountSmallDisk(8 * 1024 * 1024);
+      const onDisk = SqliteRecordStore.open({
+        path: join(disk.path, 'store.db'),
+        gatewayId: 'gw-test',
+        onCorrupt: 'quarantine',
+        settings: storeSettingsSchema.parse({ maxRecordBodyBytes: 16 * 1024 }),
+      });
+      try {
+        // Another writer leaves about 1.5 MiB above the store's reserve (5 % of the filesystem).
+        const filler = openSync(join(disk.path, 'filler'), 'w');
+        const chunk = Buffer.alloc(64 * 1024, 1);
+        while (statfsSync(disk.path).bavail * statfsSync(disk.path).bsize > 1.9 * 1024 * 1024)
+          writeSync(filler, chunk);
+        closeSync(filler);
+        const sizes: number[] = [];
+        const w = new GroupCommitWriter(onDisk, {
+          flushIntervalMs: 10_000,
+          maxBatchRecords: 10_000,
+          maxRetries: 10,
+          retryBaseMs: 5,
+          retryMaxMs: 50,
+          clock: systemClock,
+          onCommit: (c) => sizes.push(c.records.length),
+        });
+        // 400 callers of one 8 KB reading each, about 3.2 MB: one batch that cannot fit at once.
+        const calls = Array.from({ length: 400 }, (_, i) => w.append([sized('telemetry', T0 + i, i, 8_000)]));
+        await w.flush();
+        const ids = await Promise.all(calls);
+        expect(ids.every((x) => x.length === 1)).toBe(true);
+        const seqs = ids.map((x) => Number(x[0]?.split(':').at(-1)));
+        expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+        expect(sizes.length).toBeGreaterThan(1);
+        expect(sizes.reduce((a, b) => a + b, 0)).toBe(400);
+        const m = onDisk.metrics();
+        expect(m.appendedTotal).toBe(400);
+        expect(m.diskBound).toBe(true);
+        expect(m.evictedRecordsTotal).toBeGreaterThan(0);
+      } finally {
+        onDisk.close();
+        disk.unmount();
+      }
+    },
+  );
 
   it('commits what waits on close and refuses appends afterwards', async () => {
     const w = writer({ flushIntervalMs: 60_000 });

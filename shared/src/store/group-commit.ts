@@ -121,6 +121,15 @@ export class GroupCommitWriter {
             return;
           }
         }
+        if (err.code === 'STORE_FULL' && batch.length > 1) {
+          // The disk has less room than this batch, even after the eviction the failed commit made:
+          // commit it in halves, in order, each with its own retries, so that a full disk slows
+          // commits down instead of stopping them behind one batch that can never fit.
+          const half = Math.ceil(batch.length / 2);
+          await this.commit(batch.slice(0, half));
+          await this.commit(batch.slice(half));
+          return;
+        }
         if (
           !(this.options.shouldRetry ?? ((e: DrError) => e.retryable))(err) ||
           attempt >= this.options.maxRetries

@@ -278,6 +278,7 @@ export class SqliteRecordStore implements RecordStore {
   private appendTx(records: readonly NewRecord[], json: readonly string[], bytes: number): AppendResult {
     return this.tx.run('append', () => {
       const eviction = this.evictIfNeeded(bytes);
+      if (records.length > 1) this.checkRoom(bytes);
       const ids: string[] = [];
       let firstSeq = 0;
       let lastSeq = 0;
@@ -304,6 +305,24 @@ export class SqliteRecordStore implements RecordStore {
       this.stmt.addCounter.run('appended', records.length);
       return eviction === null ? { ids, firstSeq, lastSeq } : { ids, firstSeq, lastSeq, eviction };
     });
+  }
+
+  /**
+   * Inside the append's transaction, after its eviction: the records must fit in what the limit leaves
+   * and in the WAL's allowance. A commit that does not would fill a nearly full disk with WAL frames that
+   * no checkpoint can move (the data file cannot grow either) and wedge the store until space is freed
+   * elsewhere. Refused as STORE_FULL (retryable) before anything is written: the group commit retries it
+   * in smaller parts. A single record always gets its try.
+   */
+  private checkRoom(incomingBytes: number): void {
+    const q = this.quota();
+    const room = q.pagesLimitBytes - this.pagesInUse();
+    if (incomingBytes <= room && incomingBytes <= q.walAllowanceBytes) return;
+    throw new DrError(
+      'STORE_FULL',
+      `the store has room for ${Math.max(0, Math.floor(Math.min(room, q.walAllowanceBytes)))} bytes, not for this commit of ${incomingBytes}`,
+      { details: { limitBytes: q.limitBytes, diskBound: q.diskBound } },
+    );
   }
 
   /**
