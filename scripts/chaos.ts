@@ -5,8 +5,10 @@
  * pumps) while seeded, randomized faults hit it, one per round: SIGKILL of a component at a random
  * moment, SIGSTOP or SIGKILL and restart of a region, the store pushed past its quota with both regions
  * down, a corrupted store file, the store file replaced or deleted under the running suite, the Buffer
- * SIGKILLed while it compacts a backlog into blocks, a storm of malformed payloads, and a deployment with
- * an invalid configuration. After each round: every component back to RUNNING and its memory bounded. At the end,
+ * SIGKILLed while it compacts a backlog into blocks, the store's filesystem (a tmpfs of its own) filled
+ * by another writer, another process holding the store's write lock for seconds, packet-level faults
+ * between Replay and a region, a storm of malformed payloads, and a deployment with an invalid
+ * configuration. `--faults a,b` plays only those. After each round: every component back to RUNNING and its memory bounded. At the end,
  * once the store has drained: every record the store committed was delivered, or was evicted and named
  * by a gap marker, or sat in a damaged file that the Buffer quarantined and reported; duplicates carry
  * identical ids and contents. Prints a summary, writes chaos-results/chaos.json, exits 1 on a violation.
@@ -23,9 +25,11 @@ import {
   readlinkSync,
   renameSync,
   rmSync,
+  statfsSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { liveBatchRecords, readObject, TOPICS } from '../shared/src/messages';
 import { argValue } from '../dev/args';
@@ -35,6 +39,7 @@ import { startLocalSuite, SUITE_COMPONENTS, type LocalSuite } from '../dev/suite
 import type { LocalPayload } from '../shared/src/runtime/host/ipc-host';
 import { GapCoverage } from '../shared/src/gap-markers';
 import { namespacesUnavailable } from '../dev/netns';
+import { mountSmallDisk, smallDiskUnavailable, type SmallDisk } from '../dev/small-disk';
 import type { LocalRegion } from '../dev/regions';
 
 const THING = 'chaos-gateway';
@@ -46,6 +51,9 @@ const FAULTS = [
   'corrupt-store',
   'replace-store',
   'kill-compaction',
+  // The store on a real small filesystem that fills up; another process holding the write lock.
+  'disk-fill',
+  'lock-holder',
   'malformed-storm',
   'invalid-deployment',
   // At the packet level, between Replay and a region in a network namespace of its own.
@@ -57,16 +65,31 @@ const FAULTS = [
 type Fault = (typeof FAULTS)[number];
 const NETWORK_FAULTS: readonly Fault[] = ['net-drop', 'net-loss', 'net-rate', 'net-latency'];
 
-/** The faults this machine can play: network faults need namespaces (root, iproute2, nftables). */
+/**
+ * The faults this machine can play: network faults need namespaces (root, iproute2, nftables), the
+ * disk filling needs a tmpfs (root).
+ */
 export function availableFaults(): { faults: readonly Fault[]; skipped: string | undefined } {
-  const why = namespacesUnavailable();
-  return why === undefined
-    ? { faults: FAULTS, skipped: undefined }
-    : {
-        faults: FAULTS.filter((f) => !NETWORK_FAULTS.includes(f)),
-        skipped: `network faults skipped: ${why}`,
-      };
+  const noNetwork = namespacesUnavailable();
+  const noDisk = smallDiskUnavailable();
+  const skipped = [
+    ...(noNetwork === undefined ? [] : [`network faults skipped: ${noNetwork}`]),
+    ...(noDisk === undefined ? [] : [`disk-fill skipped: ${noDisk}`]),
+  ];
+  return {
+    faults: FAULTS.filter(
+      (f) =>
+        !(noNetwork !== undefined && NETWORK_FAULTS.includes(f)) &&
+        !(noDisk !== undefined && f === 'disk-fill'),
+    ),
+    skipped: skipped.length === 0 ? undefined : skipped.join('; '),
+  };
 }
+
+/** The store's filesystem in chaos runs, when a tmpfs can be mounted: small enough to fill. */
+const DISK_BYTES = 48 * 1024 * 1024;
+/** What the disk-fill fault leaves free on it (the store's reserve is 5 % of the filesystem). */
+const DISK_LEFT_FREE = 4 * 1024 * 1024;
 
 interface Options {
   readonly rounds: number;
@@ -74,6 +97,8 @@ interface Options {
   readonly keep: boolean;
   readonly maxRssMb: number;
   readonly out: string;
+  /** Only these faults (all that the machine can play when unset). */
+  readonly only: readonly string[] | undefined;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -90,6 +115,9 @@ function parseOptions(argv: readonly string[]): Options {
     keep: argv.includes('--keep'),
     maxRssMb: num('--max-rss-mb', 300),
     out: resolve(argValue(argv, '--out') ?? 'chaos-results'),
+    only: argValue(argv, '--faults')
+      ?.split(',')
+      .map((f) => f.trim()),
   };
 }
 
@@ -134,12 +162,20 @@ class Chaos {
   private readonly peakRssMb: Record<string, number> = {};
   private simTimer: NodeJS.Timeout | undefined;
   private bulkSeq = 0;
+  /** Readings the simulated pumps published. */
+  private sensorReadings = 0;
+  /** Ingest's last metrics (its counters start again when it restarts). */
+  private ingest = { accepted: 0, storeFailures: 0, storeRetries: 0 };
+  private readonly evictionsBy: Record<string, number> = {};
 
   constructor(
     private readonly o: Options,
     private readonly suite: LocalSuite,
     private readonly sim: PumpSimulator,
     private readonly faults: readonly Fault[],
+    /** The store's path (the Buffer's storePath), on the small disk when there is one. */
+    private readonly storePath: string,
+    private readonly disk: SmallDisk | undefined,
   ) {
     this.random = seededRandom(o.seed);
     const { host } = suite;
@@ -154,6 +190,19 @@ class Chaos {
     host.subscribe(TOPICS.bufferEvents, (_t, p) => {
       const event = readObject(p);
       if (event?.['type'] === 'recreated') this.recreatedEvents.push(event);
+      if (event?.['type'] === 'eviction') {
+        const report = event['report'] as { reason?: string } | undefined;
+        const key = `${String(event['component'])}:${report?.reason ?? '?'}`;
+        this.evictionsBy[key] = (this.evictionsBy[key] ?? 0) + 1;
+      }
+    });
+    host.subscribe(TOPICS.ingestMetrics, (_t, p) => {
+      const m = readObject(p) as Partial<typeof this.ingest> | undefined;
+      this.ingest = {
+        accepted: m?.accepted ?? this.ingest.accepted,
+        storeFailures: m?.storeFailures ?? this.ingest.storeFailures,
+        storeRetries: m?.storeRetries ?? this.ingest.storeRetries,
+      };
     });
     host.subscribe(TOPICS.bufferMetrics, (_t, p) => {
       const m = readObject(p) as
@@ -175,11 +224,13 @@ class Chaos {
 
   startSensors(): void {
     this.simTimer = setInterval(() => {
-      for (const r of this.sim.next())
+      for (const r of this.sim.next()) {
+        this.sensorReadings += 1;
         this.publish(`sensors/${r.deviceId}/telemetry`, {
           kind: 'json',
           message: { ts: r.tsMs, ...r.measurements },
         });
+      }
     }, 200);
   }
 
@@ -285,7 +336,7 @@ class Chaos {
       }
       case 'corrupt-store': {
         const buffer = 'com.edgedr.Buffer';
-        const path = join(launcher.workPath(buffer), 'store', 'records.db');
+        const path = this.storePath;
         // Let the backlog drain first, so what the damaged file still holds is small and known.
         await until(() => this.undelivered().length === 0, 20_000);
         await launcher.stop(buffer);
@@ -298,7 +349,7 @@ class Chaos {
         return `overwrote the header of ${path}; ${inFile.length} undelivered records were in it`;
       }
       case 'replace-store': {
-        const path = join(launcher.workPath(BUFFER), 'store', 'records.db');
+        const path = this.storePath;
         const how = this.pick(['copy-over-path', 'delete-path', 'copy-over-data'] as const);
         if (how === 'copy-over-path') {
           // `cp records.db c && mv c records.db` under the running suite: the owner puts its link back.
@@ -353,6 +404,10 @@ class Chaos {
         regions.b.resume();
         return `4,000 old readings compacted (${this.compactedRecords - before} so far), Buffer SIGKILLed mid-compaction`;
       }
+      case 'disk-fill':
+        return this.fillDisk();
+      case 'lock-holder':
+        return this.holdWriteLock();
       case 'malformed-storm': {
         const before = this.deadLetters;
         const bad: LocalPayload[] = [
@@ -378,6 +433,98 @@ class Chaos {
         return `${name}: ${verdict.status} (${verdict.message ?? ''})`.slice(0, 200);
       }
     }
+  }
+
+  /**
+   * Readings that arrive while the store cannot take them are waited out, never refused: Ingest commits
+   * every one later (its `accepted` catches up with what was sent) and counts no store failure.
+   */
+  private async noReadingRefused(
+    what: string,
+    before: { accepted: number; storeFailures: number },
+    sent: number,
+  ): Promise<void> {
+    const caughtUp = await until(() => this.ingest.accepted >= before.accepted + sent, 60_000);
+    if (!caughtUp)
+      this.violations.push(
+        `${what}: Ingest committed ${this.ingest.accepted - before.accepted} of ${sent} readings sent meanwhile`,
+      );
+    if (this.ingest.storeFailures > before.storeFailures)
+      this.violations.push(
+        `${what}: ${this.ingest.storeFailures - before.storeFailures} readings refused by the store`,
+      );
+  }
+
+  /**
+   * The store's filesystem filled by another writer (a log gone wild) with both regions down: the
+   * store evicts its oldest telemetry with gap markers (reason disk) instead of refusing readings.
+   */
+  private async fillDisk(): Promise<string> {
+    const disk = this.disk as SmallDisk;
+    const { regions } = this.suite;
+    regions.a.pause();
+    regions.b.pause();
+    const filler = join(disk.path, 'filler.bin');
+    const fd = openSync(filler, 'w', 0o600);
+    let filled = 0;
+    try {
+      const chunk = Buffer.alloc(256 * 1024, 0x46);
+      for (;;) {
+        const fs = statfsSync(disk.path);
+        const free = fs.bavail * fs.bsize;
+        if (free <= DISK_LEFT_FREE + chunk.length) break;
+        writeSync(fd, chunk);
+        filled += chunk.length;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    const before = { ...this.ingest };
+    const diskEvictions = (): number =>
+      Object.entries(this.evictionsBy).reduce((n, [k, v]) => n + (k.endsWith(':disk') ? v : 0), 0);
+    const evictedBefore = diskEvictions();
+    const sentBefore = this.sensorReadings;
+    let bulky = 0;
+    for (let i = 0; i < 1_200; i++) {
+      const fields: Record<string, number | string> = { ts: Date.now(), seq: this.bulkSeq };
+      for (let f = 0; f < 8; f++) fields[`note${f}`] = `${this.bulkSeq}:${f}:`.padEnd(1_000, 'x');
+      this.bulkSeq += 1;
+      bulky += 1;
+      this.publish(`sensors/filler-${i % 3}/bulk`, { kind: 'json', message: fields });
+      if (i % 100 === 0) await sleep(50);
+    }
+    const evicted = await until(() => diskEvictions() > evictedBefore, 30_000);
+    if (!evicted) this.violations.push('disk-fill: no eviction for the full disk');
+    await this.noReadingRefused('disk-fill', before, bulky + this.sensorReadings - sentBefore);
+    rmSync(filler, { force: true });
+    regions.a.resume();
+    regions.b.resume();
+    return `filesystem filled with ${Math.round(filled / 1e6)} MB to ${DISK_LEFT_FREE / 1024 ** 2} MiB free, ${bulky} readings of 8 KB; ${diskEvictions() - evictedBefore} disk evictions`;
+  }
+
+  /** Another process (a backup, an operator's sqlite3 shell) holds the store's write lock for seconds. */
+  private async holdWriteLock(): Promise<string> {
+    const holdMs = 6_000 + Math.round(this.random() * 4_000);
+    const before = { ...this.ingest };
+    const sentBefore = this.sensorReadings;
+    const target = join(dirname(this.storePath), readlinkSync(this.storePath));
+    const script = [
+      `const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))});`,
+      `const db = new Database(${JSON.stringify(target)}, { timeout: 10000 });`,
+      "db.prepare('BEGIN IMMEDIATE').run();",
+      "process.stdout.write('locked\\n');",
+      `setTimeout(() => { db.prepare('COMMIT').run(); db.close(); }, ${holdMs});`,
+    ].join('\n');
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const code = await exited;
+    if (code !== 0 || !out.includes('locked'))
+      this.violations.push(`lock-holder: the foreign process failed (${code}): ${out.slice(0, 300)}`);
+    await this.noReadingRefused('lock-holder', before, this.sensorReadings - sentBefore);
+    return `write lock held by another process for ${holdMs} ms; Ingest retried ${this.ingest.storeRetries - before.storeRetries} commits`;
   }
 
   // ---- invariants --------------------------------------------------------------------------------
@@ -504,16 +651,66 @@ class Chaos {
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   console.log(`chaos: ${o.rounds} rounds, seed ${o.seed}`);
-  const { faults, skipped } = availableFaults();
+  const available = availableFaults();
+  const { skipped } = available;
   if (skipped !== undefined) console.log(skipped);
-  const suite = await startLocalSuite({
+  const unknown = (o.only ?? []).filter((f) => !(FAULTS as readonly string[]).includes(f));
+  if (unknown.length > 0)
+    throw new Error(`unknown faults: ${unknown.join(', ')} (known: ${FAULTS.join(', ')})`);
+  const faults = available.faults.filter((f) => o.only === undefined || o.only.includes(f));
+  if (faults.length === 0) throw new Error('none of the chosen faults can be played on this machine');
+  // The store on a small filesystem of its own when one can be mounted, so that the disk can fill.
+  const disk = faults.includes('disk-fill') ? mountSmallDisk(DISK_BYTES, 'ggdr-chaos-disk-') : undefined;
+  const storePath = disk === undefined ? undefined : join(disk.path, 'records.db');
+  let suite: LocalSuite;
+  try {
+    suite = await startChaosSuite(
+      o,
+      faults.some((f) => NETWORK_FAULTS.includes(f)),
+      storePath,
+    );
+  } catch (err) {
+    disk?.unmount();
+    throw err;
+  }
+  let passed = false;
+  try {
+    const sim = new PumpSimulator(
+      o.seed,
+      ['pump-1', 'pump-2', 'pump-3', 'pump-4', 'pump-5'],
+      Date.now(),
+      200,
+    );
+    const path = storePath ?? join(suite.launcher.workPath(BUFFER), 'store', 'records.db');
+    const summary = await new Chaos(o, suite, sim, faults, path, disk).run();
+    passed = summary['passed'] === true;
+    mkdirSync(o.out, { recursive: true });
+    const file = join(o.out, 'chaos.json');
+    writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...summary }, null, 2)}\n`);
+    const { rounds: _rounds, ...brief } = summary;
+    console.log(JSON.stringify(brief, null, 2));
+    console.log(`${passed ? 'PASSED' : 'FAILED'}; summary: ${file}`);
+  } finally {
+    await suite.stop();
+    disk?.unmount();
+  }
+  process.exit(passed ? 0 : 1);
+}
+
+function startChaosSuite(
+  o: Options,
+  ownNetworks: boolean,
+  storePath: string | undefined,
+): Promise<LocalSuite> {
+  return startLocalSuite({
     thing: THING,
-    ownNetworks: skipped === undefined,
+    ownNetworks,
     keep: o.keep,
     restartDelayMs: 500,
     maxErrors: 1_000_000,
     overrides: () => ({
       'com.edgedr.Buffer': {
+        ...(storePath === undefined ? {} : { storePath }),
         maintenanceIntervalMs: 500,
         metricsIntervalMs: 500,
         store: {
@@ -532,26 +729,6 @@ async function main(): Promise<void> {
       },
     }),
   });
-  let passed = false;
-  try {
-    const sim = new PumpSimulator(
-      o.seed,
-      ['pump-1', 'pump-2', 'pump-3', 'pump-4', 'pump-5'],
-      Date.now(),
-      200,
-    );
-    const summary = await new Chaos(o, suite, sim, faults).run();
-    passed = summary['passed'] === true;
-    mkdirSync(o.out, { recursive: true });
-    const file = join(o.out, 'chaos.json');
-    writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...summary }, null, 2)}\n`);
-    const { rounds: _rounds, ...brief } = summary;
-    console.log(JSON.stringify(brief, null, 2));
-    console.log(`${passed ? 'PASSED' : 'FAILED'}; summary: ${file}`);
-  } finally {
-    await suite.stop();
-  }
-  process.exit(passed ? 0 : 1);
 }
 
 if (require.main === module)

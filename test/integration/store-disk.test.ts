@@ -1,7 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDrError } from '../../shared/src/errors';
 import type { NewRecord } from '../../shared/src/record';
@@ -9,11 +7,12 @@ import { GAP_MARKER_STREAM, SqliteRecordStore, type StoreEvent } from '../../sha
 import { eventually, type IpcClient } from '../support/ipc';
 import { documents, ingestGateway, type LocalGateway } from '../support/launch';
 import { useTempDir } from '../support/temp-dir';
+import { mountSmallDisk, smallDiskUnavailable, type SmallDisk } from '../../dev/small-disk';
 
 const MiB = 1024 * 1024;
 const FS_BYTES = 8 * MiB;
-const isRoot = process.getuid?.() === 0;
-const suite = isRoot ? describe : describe.skip;
+const unavailable = smallDiskUnavailable();
+const suite = unavailable === undefined ? describe : describe.skip;
 
 /** Readings with incompressible bodies of about `bytes` bytes, so that the disk really fills. */
 function bulky(count: number, fromTsMs: number, firstN: number, bytes = 300): NewRecord[] {
@@ -31,18 +30,16 @@ function bulky(count: number, fromTsMs: number, firstN: number, bytes = 300): Ne
  * its default quota (512 MiB): the disk, not the quota, is the limit.
  */
 suite(
-  `the store on an ${FS_BYTES / MiB} MiB filesystem${isRoot ? '' : ' (skipped: mounting a tmpfs needs root)'}`,
+  `the store on an ${FS_BYTES / MiB} MiB filesystem${unavailable === undefined ? '' : ` (skipped: ${unavailable})`}`,
   () => {
+    let disk: SmallDisk;
     let mountPoint = '';
     beforeEach(() => {
-      mountPoint = mkdtempSync(join(tmpdir(), 'ggdr-tmpfs-'));
-      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${FS_BYTES}`, 'tmpfs', mountPoint]);
+      disk = mountSmallDisk(FS_BYTES);
+      mountPoint = disk.path;
     });
     // Declared before the gateway's directory: jest runs afterEach hooks in declaration order.
-    afterEach(() => {
-      execFileSync('umount', [mountPoint]);
-      rmSync(mountPoint, { recursive: true, force: true });
-    });
+    afterEach(() => disk.unmount());
     const tempDir = useTempDir('ggdr-disk-');
 
     it('evicts the oldest telemetry with gap markers when the disk fills, instead of refusing readings', () => {
