@@ -1,6 +1,7 @@
+import Database from 'better-sqlite3';
 import type { RegionConsumer } from '../../dev/consumer';
 import type { LocalRegion } from '../../dev/regions';
-import { telemetry, alert } from '../support/records';
+import { alert, readings, telemetry } from '../support/records';
 import { presenceSchema, shadowUpdateSchema } from '../../shared/src/messages/cloud';
 import { eventually } from '../support/ipc';
 import { arrivals, regionEntry, THING, useReplayRig } from '../support/replay';
@@ -70,5 +71,33 @@ describe('Replay: normal delivery to the primary region', () => {
       10_000,
       'shadow reported in region-a',
     );
+  });
+
+  it('sends a compacted block upstream byte for byte as the Buffer stored it', async () => {
+    const { regions, consumers } = await ctx.regions([{ name: 'region-a' }]);
+    const [a] = regions as [LocalRegion];
+    const [cloudA] = consumers as [RegionConsumer];
+    // The region unreachable until the backlog is in blocks.
+    a.pause();
+    const rig = await ctx.gateway(
+      { regions: [regionEntry(a, 0)] },
+      {
+        maintenanceIntervalMs: 200,
+        store: { compaction: { minBlockRecords: 200, maxBlockBytes: 4 * 1024, maxWaitMs: 0 } },
+      },
+    );
+    const now = Date.now();
+    // Readings at the sensors' resolution: several blocks' worth.
+    const ids = rig.store.append(readings(6_000, now - 7_200_000)).ids;
+    await eventually(() => rig.store.metrics().recordsInBlocks === ids.length, 30_000, 'backlog in blocks');
+    const db = new Database(rig.storePath, { readonly: true, fileMustExist: true });
+    const stored = db.prepare<[], { payload: Buffer }>('SELECT payload FROM block_data').all();
+    db.close();
+    expect(stored.length).toBeGreaterThan(3);
+    a.resume();
+    await eventually(() => arrivals([cloudA]).size === ids.length, 60_000, 'every record in region-a');
+    const sent = cloudA.messages.filter((m) => m.topic.endsWith('/batches')).map((m) => m.payload);
+    for (const { payload } of stored) expect(sent.some((p) => p.equals(payload))).toBe(true);
+    expect(cloudA.batches.every((b) => b.header.encoding === 'columnar-gzip')).toBe(true);
   });
 });
