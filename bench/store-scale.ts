@@ -17,7 +17,7 @@ import {
   statSync,
   symlinkSync,
 } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SKAB_DIR, SkabFleet } from '../dev/skab-fleet';
 import { argValue } from '../dev/args';
@@ -69,6 +69,9 @@ class Run {
   private lastMaintenanceMs: number;
   maxWriteTransactionMs = 0;
   readonly maxByKind: Record<string, number> = {};
+  /** Per kind: the longest COMMIT alone (fsync), and the work before COMMIT in the longest one. */
+  readonly commitByKind: Record<string, number> = {};
+  readonly workByKind: Record<string, number> = {};
 
   constructor(
     readonly path: string,
@@ -123,8 +126,11 @@ class Run {
   collectWriteStats(...extra: SqliteRecordStore[]): void {
     for (const s of [this.owner, this.ingest, ...extra].map((h) => h.writeStats())) {
       this.maxWriteTransactionMs = Math.max(this.maxWriteTransactionMs, s.maxWriteTransactionMs);
-      for (const [k, v] of Object.entries(s.byKind))
+      for (const [k, v] of Object.entries(s.byKind)) {
+        if (v.maxMs > (this.maxByKind[k] ?? 0)) this.workByKind[k] = v.maxWorkMs;
         this.maxByKind[k] = Math.max(this.maxByKind[k] ?? 0, v.maxMs);
+        this.commitByKind[k] = Math.max(this.commitByKind[k] ?? 0, v.maxCommitMs);
+      }
     }
   }
 
@@ -305,6 +311,13 @@ function storeScale(args: readonly string[]): Record<string, unknown> {
       ['default quota holds at 200 readings/s', `${fmt(hours, 1)} h (target >= 24)`],
       ['records in blocks', `${fmt(m.recordsInBlocks)} in ${fmt(m.blocks)} blocks`],
       ['longest write transaction', `${fmt(run.maxWriteTransactionMs, 1)} ms (target <= 100)`],
+      ...Object.keys(run.maxByKind).map(
+        (k) =>
+          [
+            `  ${k}`,
+            `longest ${fmt(run.maxByKind[k] ?? 0, 1)} ms (work before COMMIT ${fmt(run.workByKind[k] ?? 0, 1)} ms); longest COMMIT ${fmt(run.commitByKind[k] ?? 0, 1)} ms`,
+          ] as const,
+      ),
       ...(Object.keys(atFull) as (keyof Costs)[]).map(
         (k) =>
           [
@@ -330,6 +343,10 @@ function storeScale(args: readonly string[]): Record<string, unknown> {
       maxWriteTransactionMsByKind: Object.fromEntries(
         Object.entries(run.maxByKind).map(([k, v]) => [k, Number(v.toFixed(1))]),
       ),
+      maxCommitMsByKind: Object.fromEntries(
+        Object.entries(run.commitByKind).map(([k, v]) => [k, Number(v.toFixed(1))]),
+      ),
+      loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
       seconds: Math.round((performance.now() - started) / 1000),
       settings: {
         synchronous: settings.synchronous,

@@ -1,9 +1,19 @@
 import type Database from 'better-sqlite3';
 
+export interface KindStats {
+  count: number;
+  maxMs: number;
+  totalMs: number;
+  /** The longest COMMIT alone (the WAL's fsync under synchronous FULL): the disk's share. */
+  maxCommitMs: number;
+  /** The work of the longest transaction before its COMMIT: the store's own share. */
+  maxWorkMs: number;
+}
+
 export interface WriteStats {
   /** The longest time this handle held the write lock (BEGIN IMMEDIATE acquired to COMMIT done). */
   readonly maxWriteTransactionMs: number;
-  readonly byKind: Readonly<Record<string, { count: number; maxMs: number; totalMs: number }>>;
+  readonly byKind: Readonly<Record<string, KindStats>>;
 }
 
 /**
@@ -17,7 +27,7 @@ export class WriteTransactions {
   private readonly commit: Database.Statement;
   private readonly rollback: Database.Statement;
   private maxMs = 0;
-  private readonly kinds = new Map<string, { count: number; maxMs: number; totalMs: number }>();
+  private readonly kinds = new Map<string, KindStats>();
 
   constructor(private readonly db: Database.Database) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
@@ -29,19 +39,26 @@ export class WriteTransactions {
     this.begin.run();
     const started = performance.now();
     let result: T;
+    let committing = started;
     try {
       result = fn();
+      committing = performance.now();
       this.commit.run();
     } catch (err) {
       if (this.db.inTransaction) this.rollback.run();
       throw err;
     }
-    const ms = performance.now() - started;
+    const done = performance.now();
+    const ms = done - started;
     if (ms > this.maxMs) this.maxMs = ms;
-    const k = this.kinds.get(kind) ?? { count: 0, maxMs: 0, totalMs: 0 };
+    const k = this.kinds.get(kind) ?? { count: 0, maxMs: 0, totalMs: 0, maxCommitMs: 0, maxWorkMs: 0 };
     k.count += 1;
     k.totalMs += ms;
-    if (ms > k.maxMs) k.maxMs = ms;
+    if (ms > k.maxMs) {
+      k.maxMs = ms;
+      k.maxWorkMs = committing - started;
+    }
+    k.maxCommitMs = Math.max(k.maxCommitMs, done - committing);
     this.kinds.set(kind, k);
     return result;
   }
