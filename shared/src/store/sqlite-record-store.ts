@@ -265,7 +265,7 @@ export class SqliteRecordStore implements RecordStore {
           gatewayId: this.gatewayId,
           idPrefix: this.idPrefix,
           nowMs: this.clock.nowMs(),
-          reason: 'disk',
+          reason: this.quota().diskBound ? 'disk' : 'quota',
         }),
       );
       if (report !== null) this.onEvent({ type: 'eviction', report });
@@ -308,14 +308,16 @@ export class SqliteRecordStore implements RecordStore {
   }
 
   /**
-   * Inside the append's transaction, after its eviction: the records must fit in what the limit leaves
-   * and in the WAL's allowance. A commit that does not would fill a nearly full disk with WAL frames that
+   * Inside the append's transaction, after its eviction, when the disk sets the limit: the records must
+   * fit in what the limit leaves and in the WAL's allowance. A commit that does not would fill a nearly full disk with WAL frames that
    * no checkpoint can move (the data file cannot grow either) and wedge the store until space is freed
    * elsewhere. Refused as STORE_FULL (retryable) before anything is written: the group commit retries it
    * in smaller parts. A single record always gets its try.
    */
   private checkRoom(incomingBytes: number): void {
     const q = this.quota();
+    // Under a quota with disk to spare, a commit may pass the limit by itself: the next rounds evict.
+    if (!q.diskBound) return;
     const room = q.pagesLimitBytes - this.pagesInUse();
     if (incomingBytes <= room && incomingBytes <= q.walAllowanceBytes) return;
     throw new DrError(
