@@ -22,6 +22,7 @@ import type { RegionConsumer } from '../dev/consumer';
 import { accountDetections, faultPlan, FaultLog, type DetectionReport, type Onset } from '../dev/detection';
 import { memoryTrends, pssBytes, type MemorySample, type MemoryTrend } from '../dev/memory';
 import { nodePidInGroup } from '../dev/proc';
+import { DEMO_HZ, DEMO_PUMPS, demoOverrides, pumpIds, startPumpLoad } from '../dev/demo-load';
 import { PumpSimulator } from '../dev/pump-simulator';
 import type { LocalRegion } from '../dev/regions';
 import { startLocalSuite, SUITE_COMPONENTS } from '../dev/suite';
@@ -55,8 +56,8 @@ function parseOptions(argv: readonly string[]): Options {
   };
   return {
     scale: argv.includes('--long') ? 5 : num('--scale', 1),
-    pumps: Math.round(num('--pumps', 20)),
-    hz: num('--hz', 10),
+    pumps: Math.round(num('--pumps', DEMO_PUMPS)),
+    hz: num('--hz', DEMO_HZ),
     seed: Math.round(num('--seed', 42)),
     keep: argv.includes('--keep'),
     out: resolve(value('--out') ?? 'demo-results'),
@@ -87,7 +88,7 @@ class Demo {
   private ingestAccepted = 0;
   private phase = 'starting';
   private readonly phaseLog: { phase: string; atMs: number }[] = [];
-  private simTimer: NodeJS.Timeout | undefined;
+  private load: { stop(): void } | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
   private lastStatusAt = 0;
   private lastDelivered = 0;
@@ -131,30 +132,18 @@ class Demo {
   // ---- the simulator -------------------------------------------------------------------------------
 
   /**
-   * Readings at the configured rate by the wall clock: each tick emits every reading that is due, so a
-   * late timer (a busy or slow machine) catches up instead of letting the readings' clock fall behind.
-   * The readings' timestamps are the simulator's own; faults start by the simulator's clock.
+   * Readings at the configured rate by the wall clock (dev/demo-load.ts). The readings' timestamps are
+   * the simulator's own; faults start by the simulator's clock.
    */
   startSimulator(): void {
-    const periodMs = 1_000 / this.o.hz;
-    const startedAt = Date.now();
-    let emitted = 0;
-    this.simTimer = setInterval(() => {
-      const due = Math.floor((Date.now() - startedAt) / periodMs) + 1;
-      for (; emitted < due; emitted++)
-        for (const r of this.sim.next()) {
-          this.produced.set(`${r.deviceId}|${r.tsMs}`, r.tsMs);
-          this.faults.observe(r);
-          this.host.publish(`sensors/${r.deviceId}/telemetry`, {
-            kind: 'json',
-            message: { ts: r.tsMs, ...r.measurements },
-          });
-        }
-    }, periodMs);
+    this.load = startPumpLoad(this.host, this.sim, this.o.hz, (r) => {
+      this.produced.set(`${r.deviceId}|${r.tsMs}`, r.tsMs);
+      this.faults.observe(r);
+    });
   }
 
   stopSimulator(): void {
-    clearInterval(this.simTimer);
+    this.load?.stop();
   }
 
   /** PSS of each component's node process, every few seconds, tagged with the phase. */
@@ -424,23 +413,9 @@ async function main(): Promise<void> {
   const suite = await startLocalSuite({
     thing: THING,
     keep: o.keep,
-    overrides: () => ({
-      // Readings older than 10 s are backlog, so the demo's short outage shows live data going first.
-      'com.edgedr.Buffer': {
-        metricsIntervalMs: 1_000,
-        maintenanceIntervalMs: 1_000,
-        store: { liveWindowMs: 10_000 },
-      },
-      'com.edgedr.Ingest': { metricsIntervalMs: 1_000 },
-      'com.edgedr.Inference': { calibration: { onStart: false }, metricsIntervalMs: 2_000 },
-      'com.edgedr.Replay': {
-        health: { probeIntervalMs: 1_000, failbackHoldMs: Math.round(10_000 * Math.min(o.scale, 3)) },
-        connection: { minReconnectDelayMs: 500, maxReconnectDelayMs: 2_000 },
-        statusIntervalMs: 1_000,
-      },
-    }),
+    overrides: () => demoOverrides(o.scale),
   });
-  const pumps = Array.from({ length: o.pumps }, (_, i) => `pump-${String(i + 1).padStart(2, '0')}`);
+  const pumps = pumpIds(o.pumps);
   let exitCode = 0;
   try {
     // The simulator's clock starts at the wall clock, so its readings are live data; its faults are
