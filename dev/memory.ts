@@ -1,13 +1,36 @@
 import { readFileSync } from 'node:fs';
 
+/** What smaps_rollup says of a process's memory, in bytes. */
+export interface ProcessMemory {
+  /** Proportional set size: its share of shared pages, so the sum over processes counts each page once. */
+  readonly pssBytes: number;
+  /** Resident set size: every page it maps that is in RAM, shared or not. */
+  readonly rssBytes: number;
+}
+
+/** Parses the text of `/proc/<pid>/smaps_rollup` (kB figures); null without Pss and Rss lines. */
+export function parseSmapsRollup(text: string): ProcessMemory | null {
+  const kb = (field: string): number | undefined => {
+    const v = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1];
+    return v === undefined ? undefined : Number(v) * 1024;
+  };
+  const pss = kb('Pss');
+  const rss = kb('Rss');
+  return pss === undefined || rss === undefined ? null : { pssBytes: pss, rssBytes: rss };
+}
+
+/** PSS and RSS of a process from smaps_rollup; null when it is gone or not ours to read. */
+export function processMemory(pid: number): ProcessMemory | null {
+  try {
+    return parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
 /** Proportional set size of a process (its share of shared pages counted once), from smaps_rollup. */
 export function pssBytes(pid: number): number | null {
-  try {
-    const kb = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
-    return kb === undefined ? null : Number(kb) * 1024;
-  } catch {
-    return null; // gone, or not ours to read
-  }
+  return processMemory(pid)?.pssBytes ?? null;
 }
 
 export interface MemorySample {
