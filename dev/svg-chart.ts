@@ -74,6 +74,12 @@ const label = (v: number): string =>
       ? `${Number((v / 1e3).toPrecision(3))}k`
       : String(Number(v.toPrecision(4)));
 
+/** A label cut to what fits in `widthPx` at about 5.5 px per character (the full text is in a title). */
+function fit(text: string, widthPx: number): string {
+  const chars = Math.max(1, Math.floor(widthPx / 5.5));
+  return text.length <= chars ? text : `${text.slice(0, Math.max(0, chars - 1))}…`;
+}
+
 const num = (v: number): string => (Math.round(v * 10) / 10).toString();
 
 export function chartSvg(spec: ChartSpec): string {
@@ -101,7 +107,7 @@ export function chartSvg(spec: ChartSpec): string {
     out.push(
       `<g class="band"><title>${escapeXml(b.label)}</title>`,
       `<rect x="${num(x0)}" y="${plotTop}" width="${num(w)}" height="${plotBottom - plotTop}" fill="${BAND_FILLS[i % BAND_FILLS.length] ?? '#f2f2f2'}"/>`,
-      `<text x="${num(x0 + 3)}" y="${plotTop - 4 - (i % 2) * 12}" font-size="10" fill="#555">${escapeXml(b.label)}</text></g>`,
+      `<text x="${num(x0 + 3)}" y="${plotTop - 4 - (i % 2) * 12}" font-size="10" fill="#555">${escapeXml(fit(b.label, w * 2))}</text></g>`,
     );
   });
   const names = new Map<string, string>();

@@ -6,7 +6,8 @@
  * Scenario: normal operation; region A black-holed (SIGSTOP) and failover to B; both regions down
  * (the backlog grows, Inference keeps alarming locally); recovery (live data first, the backlog drains);
  * fail-back to A. A live status line while it runs, then a report, also written as JSON to
- * demo-results/report.json. Exits non-zero if any record was lost.
+ * demo-results/report.json and drawn as a timeline in demo-results/timeline.svg. Exits non-zero if any
+ * record was lost.
  *
  *   npm start                     about two minutes
  *   npm start -- --long           about ten minutes
@@ -30,12 +31,15 @@ import { inferenceConfigSchema } from '../components/inference/src/config';
 import type { ComponentLauncher } from '../shared/src/runtime/host/launcher';
 import type { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
 import { GapCoverage } from '../shared/src/gap-markers';
+import { demoTimelineSvg, type TimelineSample } from '../dev/demo-timeline';
 
 const THING = 'demo-gateway';
 /** How long each injected fault lasts, in the simulator's clock. */
 const FAULT_DURATION_MS = 20_000;
 /** How often the components' memory is sampled. */
 const MEMORY_SAMPLE_MS = 5_000;
+/** How often the timeline picture's figures are taken. */
+const TIMELINE_SAMPLE_MS = 1_000;
 
 interface Options {
   readonly scale: number;
@@ -82,6 +86,8 @@ class Demo {
   private inferenceReadings = 0;
   private readonly memory: MemorySample[] = [];
   private memoryTimer: NodeJS.Timeout | undefined;
+  private readonly timeline: TimelineSample[] = [];
+  private timelineTimer: NodeJS.Timeout | undefined;
   private buffer: { depth: number; alert: number; telemetry: number } = { depth: 0, alert: 0, telemetry: 0 };
   private peakBacklog = 0;
   private replayStatus: Record<string, unknown> = {};
@@ -159,6 +165,24 @@ class Demo {
     };
     sample();
     this.memoryTimer = setInterval(sample, MEMORY_SAMPLE_MS);
+  }
+
+  /** Every second: readings produced and stored, the backlog per lane, what each region received. */
+  startTimeline(): void {
+    const sample = (): void => {
+      const d = this.delivered();
+      this.timeline.push({
+        atMs: Date.now(),
+        produced: this.produced.size,
+        stored: this.ingestAccepted,
+        backlogAlert: this.buffer.alert,
+        backlogTelemetry: this.buffer.telemetry,
+        deliveredA: d.a,
+        deliveredB: d.b,
+      });
+    };
+    sample();
+    this.timelineTimer = setInterval(sample, TIMELINE_SAMPLE_MS);
   }
 
   // ---- status --------------------------------------------------------------------------------------
@@ -242,6 +266,7 @@ class Demo {
 
     this.startSimulator();
     this.startMemory();
+    this.startTimeline();
     this.startStatus();
     this.setPhase('normal operation');
     await during(phaseMs(20));
@@ -253,6 +278,7 @@ class Demo {
     await during(Math.max(0, phaseMs(25) - (Date.now() - stoppedAt)));
 
     this.setPhase('both regions down (backlog grows, inference keeps alarming)');
+    const bothDownAt = Date.now();
     await this.regions.b.kill();
     await during(phaseMs(30));
 
@@ -299,8 +325,18 @@ class Demo {
     while (Date.now() < inferenceDeadline && this.inferenceReadings < this.produced.size) await sleep(250);
     await sleep(2_000); // the last scoring calls and events, late duplicates, last metrics
     clearInterval(this.memoryTimer);
+    clearInterval(this.timelineTimer);
     this.stopStatus();
     return this.report({
+      moments: {
+        'region A stopped': stoppedAt,
+        'failover to B': failoverAt,
+        'both regions down': bothDownAt,
+        'region B back': recoveredAt,
+        'backlog drained': backlogDrainedAt,
+        'region A back': resumedAt,
+        'fail-back to A': failbackAt,
+      },
       failoverMs: failoverAt === null ? null : failoverAt - stoppedAt,
       failbackMs: failbackAt === null ? null : failbackAt - resumedAt,
       backlogRecords: backlogKeys.length,
@@ -358,6 +394,7 @@ class Demo {
   }
 
   private report(timing: {
+    moments: Record<string, number | null>;
     failoverMs: number | null;
     failbackMs: number | null;
     backlogRecords: number;
@@ -401,6 +438,8 @@ class Demo {
         samples: this.memory,
       },
       phases: this.phaseLog,
+      moments: timing.moments,
+      timeline: { sampleEveryMs: TIMELINE_SAMPLE_MS, samples: this.timeline },
       settings: { ...this.o, out: undefined },
     };
   }
@@ -429,9 +468,19 @@ async function main(): Promise<void> {
     const report = await demo.run();
     mkdirSync(o.out, { recursive: true });
     const file = join(o.out, 'report.json');
-    writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...report }, null, 2)}\n`);
+    writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), startMs, ...report }, null, 2)}\n`);
+    const picture = join(o.out, 'timeline.svg');
+    writeFileSync(
+      picture,
+      demoTimelineSvg(
+        { startMs, ...report },
+        `Edge DR demo: ${o.pumps} pumps at ${o.hz} Hz, scale ${o.scale} (${new Date(startMs).toISOString().slice(0, 16)}Z)`,
+      ),
+    );
     printReport(report, startMs);
-    console.log(`report: ${file}${o.keep ? `; logs: ${join(suite.root, 'logs')}` : ''}`);
+    console.log(
+      `report: ${file}, timeline: ${picture}${o.keep ? `; logs: ${join(suite.root, 'logs')}` : ''}`,
+    );
     if (report.lost > 0) {
       console.error(`${report.lost} records were lost`);
       exitCode = 1;
