@@ -9,15 +9,12 @@
  * every process. The first minute is warm-up (model load, JIT, the store's caches filling); the trend is
  * fitted over the rest. Target (issue 18): the four together ≤ 150 MB PSS, with no growth trend.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DEMO_HZ, DEMO_PUMPS, demoOverrides, pumpIds, startPumpLoad } from '../dev/demo-load';
 import { memoryTrends, processMemory, slope, type MemorySample } from '../dev/memory';
 import { nodePidInGroup } from '../dev/proc';
 import { PumpSimulator } from '../dev/pump-simulator';
 import { startLocalSuite, SUITE_COMPONENTS } from '../dev/suite';
-import { chartSvg } from '../dev/svg-chart';
-import { BENCH_THING, option } from './common';
+import { BENCH_THING, option, writeChart } from './common';
 
 export const FOOTPRINT_TARGET_PSS_MB = 150;
 const WARMUP_MS = 60_000;
@@ -121,7 +118,7 @@ export async function footprintBenchmark(args: readonly string[]): Promise<Recor
       `  ${c.component.padEnd(10)} first ${String(c.firstMb)} peak ${String(c.peakMb)} last ${String(c.lastMb)} MB, trend ${c.steadyMbPerMin.toFixed(2)} MB/min`,
     );
   const rel = (t: number): number => Math.round((t - startMs) / 100) / 10;
-  const chart = chartSvg({
+  writeChart('footprint', {
     title: `Footprint: the four components' PSS at ${pumps} pumps × ${hz} Hz (${minutes} min)`,
     xLabel: 'seconds since the load started',
     panels: [
@@ -140,9 +137,6 @@ export async function footprintBenchmark(args: readonly string[]): Promise<Recor
       },
     ],
   });
-  const chartFile = join(__dirname, '..', 'bench-results', 'footprint.svg');
-  writeFileSync(chartFile, chart);
-  console.log(`wrote ${chartFile}`);
   return {
     settings: { minutes, pumps, hz, sampleEveryMs: sampleMs, warmupMs },
     targetSuitePssMb: FOOTPRINT_TARGET_PSS_MB,
