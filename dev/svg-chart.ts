@@ -101,13 +101,16 @@ export function chartSvg(spec: ChartSpec): string {
   ];
   const plotTop = MARGIN.top;
   const plotBottom = height - MARGIN.bottom;
-  (spec.bands ?? []).forEach((b, i) => {
+  const bands = spec.bands ?? [];
+  bands.forEach((b, i) => {
     const x0 = sx(b.fromX);
     const w = Math.max(0, sx(b.toX) - x0);
+    // Labels alternate between two rows: one may run on until the band after next begins.
+    const room = sx(bands[i + 2]?.fromX ?? xMax) - x0 - 6;
     out.push(
       `<g class="band"><title>${escapeXml(b.label)}</title>`,
       `<rect x="${num(x0)}" y="${plotTop}" width="${num(w)}" height="${plotBottom - plotTop}" fill="${BAND_FILLS[i % BAND_FILLS.length] ?? '#f2f2f2'}"/>`,
-      `<text x="${num(x0 + 3)}" y="${plotTop - 4 - (i % 2) * 12}" font-size="10" fill="#555">${escapeXml(fit(b.label, w * 2))}</text></g>`,
+      `<text x="${num(x0 + 3)}" y="${plotTop - 4 - (i % 2) * 12}" font-size="10" fill="#555">${escapeXml(fit(b.label, room))}</text></g>`,
     );
   });
   const names = new Map<string, string>();
@@ -172,15 +175,22 @@ export function chartSvg(spec: ChartSpec): string {
   out.push(
     `<text x="${MARGIN.left + plotW / 2}" y="${height - 8}" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`,
   );
+  // A moment with another right after it puts its label on the left of its line, so both can be read.
+  const momentXs = (spec.markers ?? [])
+    .filter((m) => m.kind !== 'event')
+    .map((m) => sx(m.x))
+    .sort((p, q) => p - q);
+  const crowded = (x: number): boolean => momentXs.some((o) => o > x && o - x < 14);
   (spec.markers ?? []).forEach((m, i) => {
     const x = num(sx(m.x));
     const event = m.kind === 'event';
+    const labelX = Number(x) + (crowded(sx(m.x)) ? -12 : 3);
     out.push(
       `<g class="marker"><title>${escapeXml(m.label)}</title>`,
       `<line x1="${x}" x2="${x}" y1="${plotTop}" y2="${plotBottom}" stroke="${event ? '#9467bd' : '#000'}" stroke-width="${event ? 1 : 1.5}"${event ? ' stroke-dasharray="3 3"' : ''}/>`,
       event
         ? `<text x="${x}" y="${plotBottom - 4 - (i % 4) * 11}" font-size="9" fill="#9467bd" text-anchor="middle">${escapeXml(m.label)}</text></g>`
-        : `<text transform="translate(${Number(x) + 3} ${plotTop + 8}) rotate(90)" font-size="10">${escapeXml(m.label)}</text></g>`,
+        : `<text transform="translate(${labelX} ${plotTop + 8}) rotate(90)" font-size="10">${escapeXml(m.label)}</text></g>`,
     );
   });
   out.push('</svg>');
