@@ -96,7 +96,10 @@ export async function footprintBenchmark(args: readonly string[]): Promise<Recor
       samples.push(s);
       if (s.atMs - printedAt >= PRINT_EVERY_MS - sampleMs / 2 || s.atMs - startMs + sampleMs >= durationMs) {
         printedAt = s.atMs;
-        const delivered = suite.cloud.a.batches.reduce((a, b) => a + b.records.length, 0);
+        const delivered = [suite.cloud.a, suite.cloud.b].reduce(
+          (n, c) => n + c.batches.reduce((a, b) => a + b.records.length, 0),
+          0,
+        );
         const cell = (n: string): string =>
           `${(s.pssMb[n] ?? NaN).toFixed(1)}/${(s.rssMb[n] ?? NaN).toFixed(1)}`.padStart(15);
         console.log(
