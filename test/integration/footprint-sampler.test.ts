@@ -56,6 +56,11 @@ describe('the footprint sampler on a real process', () => {
     expect(rss).toBeGreaterThanOrEqual(pss!);
     expect(sample?.pssMb['Ingest']).toBeNull();
     expect(Object.keys(sample?.pssMb ?? {})).toEqual(['Buffer', 'Ingest', 'Inference', 'Replay']);
+    // Its pages counted once: at least its PSS, at most its RSS (null where frames cannot be read).
+    if (sample?.distinctMb !== null) {
+      expect(sample?.distinctMb).toBeGreaterThanOrEqual(pss! - 0.2);
+      expect(sample?.distinctMb).toBeLessThanOrEqual(rss! + 0.2);
+    }
   });
 });
 
@@ -69,6 +74,7 @@ describe('footprint summary', () => {
         atMs: T0 + i * 5_000,
         pssMb: { Buffer: v, Ingest: 10, Inference: null, Replay: 10 },
         rssMb: { Buffer: v * 2, Ingest: 30, Inference: null, Replay: 30 },
+        distinctMb: null,
       };
     });
 
