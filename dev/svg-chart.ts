@@ -146,7 +146,7 @@ export function chartSvg(spec: ChartSpec): string {
       const y = num(sy(panel.limit.y));
       out.push(
         `<line class="limit" x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${y}" y2="${y}" stroke="#000" stroke-dasharray="6 3"/>`,
-        `<text x="${MARGIN.left + plotW - 4}" y="${Number(y) - 4}" text-anchor="end">${escapeXml(panel.limit.label)}</text>`,
+        `<text x="${MARGIN.left + plotW - 4}" y="${Number(y) + 13}" text-anchor="end">${escapeXml(panel.limit.label)}</text>`,
       );
     }
     panel.series.forEach((s, si) => {
