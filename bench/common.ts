@@ -1,4 +1,6 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { chartSvg, type ChartSpec } from '../dev/svg-chart';
 import { createLogger } from '../shared/src/logger';
 import type { JsonTree } from '../shared/src/runtime/host/config-tree';
 import { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
@@ -59,4 +61,14 @@ export async function benchGateway(
       await host.stop();
     },
   };
+}
+
+/** Writes a benchmark's chart as bench-results/<file>.svg beside its JSON, and says where. */
+export function writeChart(file: string, spec: ChartSpec): string {
+  const dir = join(__dirname, '..', 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${file}.svg`);
+  writeFileSync(path, chartSvg(spec));
+  console.log(`wrote ${path}`);
+  return path;
 }

@@ -15,7 +15,7 @@ import { readObject, TOPICS } from '../shared/src/messages';
 import type { DrRecord, NewRecord } from '../shared/src/record';
 import type { JsonTree } from '../shared/src/runtime/host/config-tree';
 import { SqliteRecordStore } from '../shared/src/store';
-import { BENCH_THING, benchGateway, option, pumpMeasurements } from './common';
+import { BENCH_THING, benchGateway, option, pumpMeasurements, writeChart } from './common';
 import { catchUp24hMinutes, measure, publishOverhead } from './encoding';
 import { fmt, printTable } from './table';
 
@@ -398,6 +398,37 @@ export async function replayBenchmark(args: readonly string[]): Promise<Record<s
         ],
       );
     printTable(`replay: ${count} ~200-byte readings to a local TLS region`, rows);
+    if (links.length > 0)
+      writeChart('replay-links', {
+        title: 'Replay: a backlog of realistic readings over more links to one region',
+        xLabel: 'links (connections) to the region',
+        panels: [
+          {
+            yLabel: 'records/s',
+            series: [
+              { name: 'measured', points: links.map((l) => [l.links, l.recordsPerSec] as const) },
+              {
+                name: 'linear (one link × n)',
+                points: links.map((l) => [l.links, (links[0]?.recordsPerSec ?? 0) * l.links] as const),
+              },
+            ],
+          },
+        ],
+      });
+    if (times.length > 0)
+      writeChart('replay-failover', {
+        title: `Replay: failover, SIGSTOP of the active region to the first PUBACK of the standby (${times.length} trials)`,
+        xLabel: 'share of trials at or below (%)',
+        panels: [
+          {
+            yLabel: 'failover (ms)',
+            limit: { y: 1_000, label: 'target: p95 ≤ 1,000 ms' },
+            series: [
+              { name: 'failover', points: times.map((t, i) => [((i + 1) * 100) / times.length, t] as const) },
+            ],
+          },
+        ],
+      });
     return {
       records: count,
       flowControlOn: {

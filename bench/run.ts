@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { demoBudgetBenchmark } from './demo-budget';
 import { inferenceBenchmark } from './inference';
 import { encodingBenchmark } from './encoding';
+import { footprintBenchmark } from './footprint';
 import { ingestBenchmark } from './ingest';
 import { ipcBenchmark } from './ipc';
 import { replayBenchmark } from './replay';
@@ -22,12 +23,30 @@ const BENCHMARKS: Record<string, (args: readonly string[]) => Promise<Record<str
   encoding: encodingBenchmark,
   inference: inferenceBenchmark,
   'demo-budget': demoBudgetBenchmark,
+  footprint: footprintBenchmark,
 };
 
+/**
+ * Benchmark names and `--name=value` options; `--name value` is taken as `--name=value` when the value
+ * is not itself a benchmark's name.
+ */
+function splitArgs(args: readonly string[]): { names: string[]; options: string[] } {
+  const names: string[] = [];
+  const options: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? '';
+    const next = args[i + 1];
+    if (!a.startsWith('--')) names.push(a);
+    else if (!a.includes('=') && next !== undefined && !next.startsWith('--') && !(next in BENCHMARKS)) {
+      options.push(`${a}=${next}`);
+      i += 1;
+    } else options.push(a);
+  }
+  return { names, options };
+}
+
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const names = args.filter((a) => !a.startsWith('--'));
-  const options = args.filter((a) => a.startsWith('--'));
+  const { names, options } = splitArgs(process.argv.slice(2));
   const chosen = names.length === 0 ? Object.keys(BENCHMARKS) : names;
   const unknown = chosen.filter((n) => !(n in BENCHMARKS));
   if (unknown.length > 0) {

@@ -24,7 +24,7 @@ import { argValue } from '../dev/args';
 import { ManualClock } from '../shared/src/clock';
 import { SqliteRecordStore, storeSettingsSchema, type StoreSettings } from '../shared/src/store';
 import { writeNote } from '../shared/src/store/layout';
-import { option } from './common';
+import { option, writeChart } from './common';
 import { fmt, printTable } from './table';
 
 const COMMIT_RECORDS = 500;
@@ -279,8 +279,20 @@ function storeScale(args: readonly string[]): Record<string, unknown> {
       atSmall,
     );
     let lastReport = performance.now();
+    /** The store as it grows, for the chart: records appended, MiB at rest, seconds so far. */
+    const growth: { records: number; mibAtRest: number; seconds: number }[] = [];
+    const observe = (): void => {
+      growth.push({
+        records: run.appended,
+        mibAtRest: Number((run.owner.metrics().bytesAtRest / MiB).toFixed(1)),
+        seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+      });
+    };
+    observe();
     while (run.appended < records) {
       run.fill(Math.min(records, run.appended + 200_000));
+      // A point of the chart every million records; a progress line every 30 s.
+      if (run.appended - (growth.at(-1)?.records ?? 0) >= 1_000_000 || run.appended >= records) observe();
       if (performance.now() - lastReport > 30_000) {
         lastReport = performance.now();
         const m = run.owner.metrics();
@@ -291,6 +303,20 @@ function storeScale(args: readonly string[]): Record<string, unknown> {
     }
     run.maintainUntilDone();
     const m = run.owner.metrics();
+    writeChart('store-scale', {
+      title: `store-scale: ${fmt(records)} SKAB-like records from ${devices} devices, appended as Ingest does`,
+      xLabel: 'records appended',
+      panels: [
+        {
+          yLabel: 'MiB at rest',
+          series: [{ name: 'store size', points: growth.map((g) => [g.records, g.mibAtRest] as const) }],
+        },
+        {
+          yLabel: 'seconds',
+          series: [{ name: 'time so far', points: growth.map((g) => [g.records, g.seconds] as const) }],
+        },
+      ],
+    });
     const stored = m.lanes.telemetry.depth + m.lanes.alert.depth;
     const bytesPerRecordAtRest = m.bytesAtRest / stored;
     const atFull = run.costs(join(dir, 'scratch'));

@@ -13,7 +13,7 @@
  * headers. Output: build/artifacts/<name>-<platform>.zip (the names the recipes' manifests use) and
  * build/size-report.json (never under greengrass-build/, which gdk empties: see build-paths.ts).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -135,7 +135,47 @@ function compareVersions(a: readonly number[], b: readonly number[]): number {
 }
 
 /** Cross-compiles better-sqlite3 for aarch64 (once per Node ABI and better-sqlite3 version; cached). */
-function crossCompileSqlite(): string {
+/**
+ * Runs a long build step with its output kept out of the way, and a progress line every 15 s: how long
+ * it has run and the last thing it compiled (node-gyp prints a line per object file).
+ */
+function withProgress(
+  what: string,
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const started = Date.now();
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'inherit'] });
+    let last = '';
+    let lines = 0;
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      for (const line of chunk.split('\n').filter((l) => l.trim() !== '')) {
+        lines += 1;
+        last = line.trim();
+      }
+    });
+    const timer = setInterval(() => {
+      const seconds = Math.round((Date.now() - started) / 1_000);
+      console.log(
+        `  ${what}: ${seconds} s, ${lines} lines of output${last === '' ? '' : `, last: ${last.slice(0, 100)}`}`,
+      );
+    }, 15_000);
+    child.on('error', (err) => {
+      clearInterval(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearInterval(timer);
+      if (code === 0) resolvePromise();
+      else reject(new Error(`${what}: ${command} exited with ${String(code)}`));
+    });
+  });
+}
+
+async function crossCompileSqlite(): Promise<string> {
   // Cached outside the clone (about a minute and a half to build), by the Node that builds against it.
   const { version } = JSON.parse(
     readFileSync(join(NODE_MODULES, 'better-sqlite3', 'package.json'), 'utf8'),
@@ -162,12 +202,12 @@ function crossCompileSqlite(): string {
   rmSync(join(work, 'build'), { recursive: true, force: true });
   console.log('cross-compiling better-sqlite3 for aarch64 (about a minute and a half)');
   const nodeDir = dirname(dirname(process.execPath));
-  execFileSync(
+  await withProgress(
+    'cross-compile',
     'npx',
     ['--yes', 'node-gyp@11', 'rebuild', '--release', '--arch=arm64', `--nodedir=${nodeDir}`],
     {
       cwd: work,
-      stdio: ['ignore', 'ignore', 'inherit'],
       env: {
         ...process.env,
         CC: 'aarch64-linux-gnu-gcc',
@@ -204,7 +244,9 @@ export async function buildComponents(
   const recipesDir = join(ROOT, 'recipes');
   const built: BuiltArtifact[] = [];
   const arm64Sqlite =
-    platforms.includes('aarch64') && arch() !== 'arm64' ? (sqliteArm64 ?? crossCompileSqlite()) : undefined;
+    platforms.includes('aarch64') && arch() !== 'arm64'
+      ? (sqliteArm64 ?? (await crossCompileSqlite()))
+      : undefined;
   for (const file of readdirSync(recipesDir)
     .filter((f) => f.endsWith('.yaml'))
     .sort()) {
@@ -255,6 +297,7 @@ export async function buildComponents(
         mkdirSync(dirname(zip), { recursive: true });
         rmSync(zip, { force: true });
         execFileSync('zip', ['-qr', '-X', zip, '.'], { cwd: stage });
+        console.log(`  built ${artifact}.zip (${built.length + 1})`);
         built.push({
           component: recipe.ComponentName,
           artifact: `${artifact}.zip`,

@@ -6,7 +6,8 @@
  * Scenario: normal operation; region A black-holed (SIGSTOP) and failover to B; both regions down
  * (the backlog grows, Inference keeps alarming locally); recovery (live data first, the backlog drains);
  * fail-back to A. A live status line while it runs, then a report, also written as JSON to
- * demo-results/report.json. Exits non-zero if any record was lost.
+ * demo-results/report.json and drawn as a timeline in demo-results/timeline.svg. Exits non-zero if any
+ * record was lost.
  *
  *   npm start                     about two minutes
  *   npm start -- --long           about ten minutes
@@ -22,6 +23,7 @@ import type { RegionConsumer } from '../dev/consumer';
 import { accountDetections, faultPlan, FaultLog, type DetectionReport, type Onset } from '../dev/detection';
 import { memoryTrends, pssBytes, type MemorySample, type MemoryTrend } from '../dev/memory';
 import { nodePidInGroup } from '../dev/proc';
+import { DEMO_HZ, DEMO_PUMPS, demoOverrides, pumpIds, startPumpLoad } from '../dev/demo-load';
 import { PumpSimulator } from '../dev/pump-simulator';
 import type { LocalRegion } from '../dev/regions';
 import { startLocalSuite, SUITE_COMPONENTS } from '../dev/suite';
@@ -29,12 +31,15 @@ import { inferenceConfigSchema } from '../components/inference/src/config';
 import type { ComponentLauncher } from '../shared/src/runtime/host/launcher';
 import type { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
 import { GapCoverage } from '../shared/src/gap-markers';
+import { demoTimelineSvg, type TimelineSample } from '../dev/demo-timeline';
 
 const THING = 'demo-gateway';
 /** How long each injected fault lasts, in the simulator's clock. */
 const FAULT_DURATION_MS = 20_000;
 /** How often the components' memory is sampled. */
 const MEMORY_SAMPLE_MS = 5_000;
+/** How often the timeline picture's figures are taken. */
+const TIMELINE_SAMPLE_MS = 1_000;
 
 interface Options {
   readonly scale: number;
@@ -55,8 +60,8 @@ function parseOptions(argv: readonly string[]): Options {
   };
   return {
     scale: argv.includes('--long') ? 5 : num('--scale', 1),
-    pumps: Math.round(num('--pumps', 20)),
-    hz: num('--hz', 10),
+    pumps: Math.round(num('--pumps', DEMO_PUMPS)),
+    hz: num('--hz', DEMO_HZ),
     seed: Math.round(num('--seed', 42)),
     keep: argv.includes('--keep'),
     out: resolve(value('--out') ?? 'demo-results'),
@@ -81,13 +86,15 @@ class Demo {
   private inferenceReadings = 0;
   private readonly memory: MemorySample[] = [];
   private memoryTimer: NodeJS.Timeout | undefined;
+  private readonly timeline: TimelineSample[] = [];
+  private timelineTimer: NodeJS.Timeout | undefined;
   private buffer: { depth: number; alert: number; telemetry: number } = { depth: 0, alert: 0, telemetry: 0 };
   private peakBacklog = 0;
   private replayStatus: Record<string, unknown> = {};
   private ingestAccepted = 0;
   private phase = 'starting';
   private readonly phaseLog: { phase: string; atMs: number }[] = [];
-  private simTimer: NodeJS.Timeout | undefined;
+  private load: { stop(): void } | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
   private lastStatusAt = 0;
   private lastDelivered = 0;
@@ -131,30 +138,18 @@ class Demo {
   // ---- the simulator -------------------------------------------------------------------------------
 
   /**
-   * Readings at the configured rate by the wall clock: each tick emits every reading that is due, so a
-   * late timer (a busy or slow machine) catches up instead of letting the readings' clock fall behind.
-   * The readings' timestamps are the simulator's own; faults start by the simulator's clock.
+   * Readings at the configured rate by the wall clock (dev/demo-load.ts). The readings' timestamps are
+   * the simulator's own; faults start by the simulator's clock.
    */
   startSimulator(): void {
-    const periodMs = 1_000 / this.o.hz;
-    const startedAt = Date.now();
-    let emitted = 0;
-    this.simTimer = setInterval(() => {
-      const due = Math.floor((Date.now() - startedAt) / periodMs) + 1;
-      for (; emitted < due; emitted++)
-        for (const r of this.sim.next()) {
-          this.produced.set(`${r.deviceId}|${r.tsMs}`, r.tsMs);
-          this.faults.observe(r);
-          this.host.publish(`sensors/${r.deviceId}/telemetry`, {
-            kind: 'json',
-            message: { ts: r.tsMs, ...r.measurements },
-          });
-        }
-    }, periodMs);
+    this.load = startPumpLoad(this.host, this.sim, this.o.hz, (r) => {
+      this.produced.set(`${r.deviceId}|${r.tsMs}`, r.tsMs);
+      this.faults.observe(r);
+    });
   }
 
   stopSimulator(): void {
-    clearInterval(this.simTimer);
+    this.load?.stop();
   }
 
   /** PSS of each component's node process, every few seconds, tagged with the phase. */
@@ -170,6 +165,24 @@ class Demo {
     };
     sample();
     this.memoryTimer = setInterval(sample, MEMORY_SAMPLE_MS);
+  }
+
+  /** Every second: readings produced and stored, the backlog per lane, what each region received. */
+  startTimeline(): void {
+    const sample = (): void => {
+      const d = this.delivered();
+      this.timeline.push({
+        atMs: Date.now(),
+        produced: this.produced.size,
+        stored: this.ingestAccepted,
+        backlogAlert: this.buffer.alert,
+        backlogTelemetry: this.buffer.telemetry,
+        deliveredA: d.a,
+        deliveredB: d.b,
+      });
+    };
+    sample();
+    this.timelineTimer = setInterval(sample, TIMELINE_SAMPLE_MS);
   }
 
   // ---- status --------------------------------------------------------------------------------------
@@ -253,6 +266,7 @@ class Demo {
 
     this.startSimulator();
     this.startMemory();
+    this.startTimeline();
     this.startStatus();
     this.setPhase('normal operation');
     await during(phaseMs(20));
@@ -264,6 +278,7 @@ class Demo {
     await during(Math.max(0, phaseMs(25) - (Date.now() - stoppedAt)));
 
     this.setPhase('both regions down (backlog grows, inference keeps alarming)');
+    const bothDownAt = Date.now();
     await this.regions.b.kill();
     await during(phaseMs(30));
 
@@ -310,8 +325,18 @@ class Demo {
     while (Date.now() < inferenceDeadline && this.inferenceReadings < this.produced.size) await sleep(250);
     await sleep(2_000); // the last scoring calls and events, late duplicates, last metrics
     clearInterval(this.memoryTimer);
+    clearInterval(this.timelineTimer);
     this.stopStatus();
     return this.report({
+      moments: {
+        'region A stopped': stoppedAt,
+        'failover to B': failoverAt,
+        'both regions down': bothDownAt,
+        'region B back': recoveredAt,
+        'backlog drained': backlogDrainedAt,
+        'region A back': resumedAt,
+        'fail-back to A': failbackAt,
+      },
       failoverMs: failoverAt === null ? null : failoverAt - stoppedAt,
       failbackMs: failbackAt === null ? null : failbackAt - resumedAt,
       backlogRecords: backlogKeys.length,
@@ -369,6 +394,7 @@ class Demo {
   }
 
   private report(timing: {
+    moments: Record<string, number | null>;
     failoverMs: number | null;
     failbackMs: number | null;
     backlogRecords: number;
@@ -412,6 +438,8 @@ class Demo {
         samples: this.memory,
       },
       phases: this.phaseLog,
+      moments: timing.moments,
+      timeline: { sampleEveryMs: TIMELINE_SAMPLE_MS, samples: this.timeline },
       settings: { ...this.o, out: undefined },
     };
   }
@@ -424,23 +452,9 @@ async function main(): Promise<void> {
   const suite = await startLocalSuite({
     thing: THING,
     keep: o.keep,
-    overrides: () => ({
-      // Readings older than 10 s are backlog, so the demo's short outage shows live data going first.
-      'com.edgedr.Buffer': {
-        metricsIntervalMs: 1_000,
-        maintenanceIntervalMs: 1_000,
-        store: { liveWindowMs: 10_000 },
-      },
-      'com.edgedr.Ingest': { metricsIntervalMs: 1_000 },
-      'com.edgedr.Inference': { calibration: { onStart: false }, metricsIntervalMs: 2_000 },
-      'com.edgedr.Replay': {
-        health: { probeIntervalMs: 1_000, failbackHoldMs: Math.round(10_000 * Math.min(o.scale, 3)) },
-        connection: { minReconnectDelayMs: 500, maxReconnectDelayMs: 2_000 },
-        statusIntervalMs: 1_000,
-      },
-    }),
+    overrides: () => demoOverrides(o.scale),
   });
-  const pumps = Array.from({ length: o.pumps }, (_, i) => `pump-${String(i + 1).padStart(2, '0')}`);
+  const pumps = pumpIds(o.pumps);
   let exitCode = 0;
   try {
     // The simulator's clock starts at the wall clock, so its readings are live data; its faults are
@@ -454,9 +468,19 @@ async function main(): Promise<void> {
     const report = await demo.run();
     mkdirSync(o.out, { recursive: true });
     const file = join(o.out, 'report.json');
-    writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...report }, null, 2)}\n`);
+    writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), startMs, ...report }, null, 2)}\n`);
+    const picture = join(o.out, 'timeline.svg');
+    writeFileSync(
+      picture,
+      demoTimelineSvg(
+        { startMs, ...report },
+        `Edge DR demo: ${o.pumps} pumps at ${o.hz} Hz, scale ${o.scale} (${new Date(startMs).toISOString().slice(0, 16)}Z)`,
+      ),
+    );
     printReport(report, startMs);
-    console.log(`report: ${file}${o.keep ? `; logs: ${join(suite.root, 'logs')}` : ''}`);
+    console.log(
+      `report: ${file}, timeline: ${picture}${o.keep ? `; logs: ${join(suite.root, 'logs')}` : ''}`,
+    );
     if (report.lost > 0) {
       console.error(`${report.lost} records were lost`);
       exitCode = 1;

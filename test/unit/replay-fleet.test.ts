@@ -81,6 +81,17 @@ describe('fleet core: failover releases or resends what was in flight', () => {
     expect(state.releasedForResend).toBe(6);
   });
 
+  it('envelopes read just as the last region went down go back to the store, and their payloads are dropped', () => {
+    // The shell keeps every envelope handed to the core until the core forgets it: one given back without
+    // a send must be forgotten too, or the shell holds it for good (Replay grew by every such read).
+    play(begin(two()), [
+      ...CONNECTED,
+      [25, down('b'), []],
+      [30, down('a'), []],
+      [31, batches('e1', 'e2'), [release('e1', 'e2'), forget('e1'), forget('e2')]],
+    ]);
+  });
+
   it('a black hole: timeouts release their envelopes; when the region is judged down the rest go to the next one; a late PUBACK still deletes, and the copy is a counted duplicate', () => {
     const { state } = play(begin(two({ hedging: { ...POLICY.hedging, enabled: false } })), [
       ...CONNECTED,

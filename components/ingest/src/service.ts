@@ -11,7 +11,8 @@ import { INGEST_COMPONENT, type IngestConfig } from './config';
 import { createMapper, type RejectReason } from './core/mapper';
 import { FollowingStore } from '../../../shared/src/store/following-store';
 import { reportStoreEvent } from '../../../shared/src/store/event-report';
-import { MqttSource, type Settle } from './mqtt-source';
+import type * as MqttSourceModule from './mqtt-source';
+import type { MqttSource, Settle } from './mqtt-source';
 import { RateLimitedLog } from './rate-limited-log';
 
 type DropReason = RejectReason | 'overload' | 'store_rejected' | 'bad_anomaly';
@@ -147,6 +148,9 @@ export class IngestService implements RunningService<IngestConfig> {
     this.subscriptions.push(await runtime.subscribe(this.config.anomalyTopic, (m) => this.onAnomaly(m)));
     const mqttConfig = this.config.sources.mqtt;
     if (mqttConfig !== undefined) {
+      // Loaded only when configured: mqtt.js and its dependencies cost a few MB of heap at load.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { MqttSource } = require('./mqtt-source') as typeof MqttSourceModule;
       this.mqtt = new MqttSource(
         mqttConfig,
         (topic, payload, settle) => this.ingest(topic, payload, settle, 'mqtt'),

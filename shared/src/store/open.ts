@@ -74,6 +74,8 @@ function applyPragmas(db: Database.Database, settings: StoreSettings): void {
     throw new DrError('STORE_IO', `could not switch the store to WAL (got ${String(mode)})`);
   db.pragma(`synchronous = ${settings.synchronous}`);
   db.pragma('temp_store = MEMORY');
+  // A negative cache_size is in KiB (sqlite.org/pragma.html#pragma_cache_size).
+  db.pragma(`cache_size = -${settings.cacheSizeKiB}`);
   db.pragma(`wal_autocheckpoint = ${settings.walAutocheckpointPages}`);
   db.pragma(`journal_size_limit = ${settings.journalSizeLimitBytes}`);
   db.pragma('foreign_keys = OFF');

@@ -25,6 +25,12 @@ export const storeSettingsSchema = z.strictObject({
       maxRawBytes: cfg.int((n) => n.min(16).max(1 * MiB)).default(4 * KiB),
     })
     .default({ maxEntries: 10_000, maxRawBytes: 4 * KiB }),
+  /**
+   * SQLite's page cache per connection. better-sqlite3 builds SQLite with a 16 MB default
+   * (SQLITE_DEFAULT_CACHE_SIZE=-16000), which each of Buffer, Ingest and Replay fills as the store
+   * grows; SQLite's own default is 2 MB. The OS page cache still holds the file's hot pages.
+   */
+  cacheSizeKiB: cfg.int((n) => n.min(64).max(1024 * 1024)).default(2 * 1024),
   walAutocheckpointPages: cfg.int((n) => n.min(0)).default(1_000),
   journalSizeLimitBytes: cfg.int((n) => n.min(0)).default(64 * MiB),
   /**

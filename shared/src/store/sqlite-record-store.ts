@@ -596,6 +596,7 @@ export class SqliteRecordStore implements RecordStore {
       auto_vacuum: this.db.pragma('auto_vacuum', { simple: true }),
       wal_autocheckpoint: this.db.pragma('wal_autocheckpoint', { simple: true }),
       journal_size_limit: this.db.pragma('journal_size_limit', { simple: true }),
+      cache_size: this.db.pragma('cache_size', { simple: true }),
     }));
   }
 

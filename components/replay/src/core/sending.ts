@@ -73,6 +73,8 @@ export function sendBatches(acc: Acc, batches: readonly BatchInfo[], nowMs: numb
   const links = linksOf(acc.state, acc.state.active, nowMs);
   if (links.length === 0) {
     acc.effects.push({ kind: 'release', units: batches.map((b) => b.unitId) });
+    // Never sent, so no outcome will close them: the shell drops their payloads now.
+    for (const b of batches) acc.effects.push({ kind: 'forget-batch', batchId: b.batchId });
     log(acc, 'debug', 'no link can take the envelopes read; records go back to the store', {
       envelopes: batches.length,
     });
