@@ -84,6 +84,8 @@ class Demo {
   private readonly faults = new FaultLog();
   private readonly onsets: Onset[] = [];
   private inferenceReadings = 0;
+  /** Windows Inference has built, and those it is done with (scored, failed or left unscored). */
+  private inferenceWindows = { built: 0, done: 0 };
   private readonly memory: MemorySample[] = [];
   private memoryTimer: NodeJS.Timeout | undefined;
   private readonly timeline: TimelineSample[] = [];
@@ -130,8 +132,21 @@ class Demo {
       if (e?.type === 'anomaly' && e.state === 'onset') this.onsets.push({ asset: e.asset, atMs: e.atMs });
     });
     host.subscribe(TOPICS.inferenceMetrics, (_t, p) => {
-      const m = readObject(p) as { readings?: number } | undefined;
+      const m = readObject(p) as
+        | {
+            readings?: number;
+            windows?: number;
+            windowsScored?: number;
+            failedWindows?: number;
+            unscoredWindows?: number;
+          }
+        | undefined;
       if (typeof m?.readings === 'number') this.inferenceReadings = m.readings;
+      if (typeof m?.windows === 'number')
+        this.inferenceWindows = {
+          built: m.windows,
+          done: (m.windowsScored ?? 0) + (m.failedWindows ?? 0) + (m.unscoredWindows ?? 0),
+        };
     });
   }
 
@@ -320,10 +335,17 @@ class Demo {
     this.stopSimulator();
     const settleDeadline = Date.now() + 180_000;
     while (Date.now() < settleDeadline && this.coverage().missing > 0) await sleep(250);
-    // Inference may still be working through readings: the count waits for it to have seen them all.
+    // Inference may still be working through readings: the count waits for it to have seen them all and
+    // to be done with every window they made (its events go out before the metrics that count them), not
+    // for a fixed time, which a slow machine's scoring queue can outlast.
     const inferenceDeadline = Date.now() + 120_000;
-    while (Date.now() < inferenceDeadline && this.inferenceReadings < this.produced.size) await sleep(250);
-    await sleep(2_000); // the last scoring calls and events, late duplicates, last metrics
+    while (
+      Date.now() < inferenceDeadline &&
+      (this.inferenceReadings < this.produced.size ||
+        this.inferenceWindows.done < this.inferenceWindows.built)
+    )
+      await sleep(250);
+    await sleep(2_000); // late duplicates, last metrics
     clearInterval(this.memoryTimer);
     clearInterval(this.timelineTimer);
     this.stopStatus();
@@ -430,6 +452,7 @@ class Demo {
       drainRecordsPerSec: timing.drainRecordsPerSec,
       firstLiveAfterRecoveryMs: timing.firstLiveAfterRecoveryMs,
       inferenceReadings: this.inferenceReadings,
+      inferenceWindows: this.inferenceWindows,
       detection,
       memory: {
         sampleEveryMs: MEMORY_SAMPLE_MS,
@@ -537,6 +560,7 @@ function printReport(r: Awaited<ReturnType<Demo['run']>>, startMs: number): void
     ['drain rate after recovery', `${r.drainRecordsPerSec} records/s`],
     ['first live reading after recovery', `${String(r.firstLiveAfterRecoveryMs)} ms`],
     ['readings seen by Inference', r.inferenceReadings],
+    ['windows Inference built / was done with', `${r.inferenceWindows.built} / ${r.inferenceWindows.done}`],
     ['faults injected / detected', `${r.detection.injected} / ${r.detection.detected}`],
     [
       'false alarms',

@@ -77,6 +77,31 @@ describe('the Inference core', () => {
     });
   });
 
+  it('counts the windows it builds, so a reader can tell when each has been scored, failed or left unscored', () => {
+    const records = [0, 1, 2, 3, 4, 5].map((i) => reading('pump-1', i * 1_000));
+    const built = run(withModel, [{ kind: 'records', records }]).state;
+    expect(built.counters).toMatchObject({ readings: 6, windows: 5, windowsScored: 0 });
+    const flushed = run(built, [{ kind: 'flush' }]);
+    const [first, second] = flushed.effects as Extract<Effect, { kind: 'score' }>[];
+    const done = run(flushed.state, [
+      {
+        kind: 'scored',
+        info: INFO,
+        windows: first!.windows,
+        score: first!.windows.map(() => 0),
+        contributions: first!.windows.flatMap(() => [0, 0, 0, 0]),
+      },
+      { kind: 'score-failed', windows: second!.windows.length },
+    ]).state.counters;
+    expect(done).toMatchObject({ windows: 5, windowsScored: 4, failedWindows: 1 });
+
+    const noModel = run(initialState(new Map()), [
+      { kind: 'records', records: records.slice(0, 3) },
+      { kind: 'flush' },
+    ]).state.counters;
+    expect(noModel).toMatchObject({ windows: 2, unscoredWindows: 2 });
+  });
+
   it.each([
     ['incomplete readings', [{ ...reading('p', 0), body: { flow: 1 } }], { incompleteReadings: 1 }],
     [

@@ -16,6 +16,7 @@ import {
   pushReading,
   windowsOf,
   type WindowPolicy,
+  type WindowState,
 } from '../../components/inference/src/core/windows';
 import { seededRandom } from '../../dev/pump-simulator';
 
@@ -67,24 +68,40 @@ describe('windows by the readings own timestamps', () => {
 
   it('feeds a detrended channel as its deviation from a trailing mean weighted by time', () => {
     const policy: WindowPolicy = { ...POLICY, size: 2, detrended: [0], maxGapMs: 60_000 };
-    // A step from 10 to 11 after 10 s at 10: the trailing mean moves by 1 - exp(-dt / tau) per reading.
+    // Two minutes at 10 (past the warm-up), then a step to 11: the trailing mean moves by
+    // 1 - exp(-dt / tau) per reading.
     let state = emptyWindow;
     const out: number[] = [];
-    for (const [t, v] of [
-      [0, 10],
-      [10_000, 10],
-      [20_000, 11],
-      [30_000, 11],
-    ] as const) {
+    const steady = Array.from({ length: 13 }, (_, i) => [i * 10_000, 10] as const);
+    for (const [t, v] of [...steady, [130_000, 11], [140_000, 11]] as const) {
       state = pushReading(state, policy, t, [v, v]).state;
       out.push(state.rows.at(-1)![0]!);
     }
     const w = 1 - Math.exp(-10_000 / 60_000);
     expect(out[0]).toBe(0);
-    expect(out[1]).toBeCloseTo(0, 12);
-    expect(out[2]).toBeCloseTo(1, 12); // the full step, against the mean before it
-    expect(out[3]).toBeCloseTo(1 - w, 12);
+    expect(out[12]).toBeCloseTo(0, 12);
+    expect(out[13]).toBeCloseTo(1, 12); // the full step, against the mean before it
+    expect(out[14]).toBeCloseTo(1 - w, 12);
     expect(state.rows.at(-1)![1]).toBe(11); // the other channel is fed as it is
+  });
+
+  it("starts a trailing mean as the plain mean of the readings so far, not the first reading's noise", () => {
+    const policy: WindowPolicy = { ...POLICY, size: 2, detrended: [0], maxGapMs: 60_000 };
+    // The first reading 3 off, then steady at 10, one a second (tau 60 s).
+    const deviations = (from: WindowState): number[] => {
+      let state = from;
+      return Array.from({ length: 11 }, (_, i) => {
+        state = pushReading(state, policy, 100_000 + i * 1_000, [i === 0 ? 13 : 10]).state;
+        return state.rows.at(-1)![0]!;
+      });
+    };
+    const fresh = deviations(emptyWindow);
+    // After ten readings the mean is 10 + 3/10: a deviation of -0.3, where a mean seeded with the first
+    // reading would still be 3 e^(-10/60) = 2.5 off.
+    expect(fresh[10]).toBeCloseTo(-0.3, 12);
+    // The same after a gap that restarts the window: the warm-up starts again.
+    const before = pushReading(emptyWindow, policy, 0, [50]).state;
+    expect(deviations(before)[10]).toBeCloseTo(-0.3, 12);
   });
 
   it('detrends the same slow drift alike at 1 Hz and at 10 Hz', () => {

@@ -47,6 +47,8 @@ export interface AssetState {
 
 export interface Counters {
   readonly readings: number;
+  /** Windows built; each ends as scored, failed or unscored once its call is done. */
+  readonly windows: number;
   readonly windowsScored: number;
   readonly inferenceCalls: number;
   readonly failedWindows: number;
@@ -124,6 +126,7 @@ export interface Step {
 
 export const ZERO_COUNTERS: Counters = {
   readings: 0,
+  windows: 0,
   windowsScored: 0,
   inferenceCalls: 0,
   failedWindows: 0,

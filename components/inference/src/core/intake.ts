@@ -106,6 +106,7 @@ export function onRecords(
     assets.set(asset, { ...a, window: pushed.state });
     const w = pushed.window;
     if (w === null) continue;
+    counters.windows += 1;
     const key = collectionKey(policy, asset);
     const c = collections.get(key);
     if (c !== undefined) {

@@ -26,6 +26,8 @@ export interface WindowState {
   readonly sinceStep: number;
   /** Trailing means of the detrended measurements, in the order of `policy.detrended`. */
   readonly trend: readonly number[] | null;
+  /** Readings the trailing means have taken in since the window (re)started. */
+  readonly trendReadings: number;
   readonly lastMs: number | null;
 }
 
@@ -37,14 +39,29 @@ export interface Window {
 
 export type PushOutcome = 'window' | 'filling' | 'restarted' | 'skipped';
 
-export const emptyWindow: WindowState = { rows: [], times: [], sinceStep: 0, trend: null, lastMs: null };
+export const emptyWindow: WindowState = {
+  rows: [],
+  times: [],
+  sinceStep: 0,
+  trend: null,
+  trendReadings: 0,
+  lastMs: null,
+};
+
+/** Past this many readings the warm-up weight 1/n is far below any time weight that matters. */
+const MAX_TREND_READINGS = 1_000_000;
 
 /**
  * Deviations from the trailing means, then the means moved towards the new values. The weight of a new
  * value is 1 - exp(-dt / tau), so readings at any rate, and with gaps, weigh by time, not by count.
+ * Until the readings span about tau, the weight is 1/n instead (when larger): the means are then the
+ * plain mean of the n readings since the start. Seeded with the first reading alone, a mean would keep
+ * that one reading's noise for minutes (at tau = 120 s, a thermocouple's first reading 3 sigma off put
+ * every window's mean 3 sigma / e^(t/tau) off, and a pump alarmed on it from its first windows on).
  */
 function detrend(
   trend: readonly number[] | null,
+  readings: number,
   values: readonly number[],
   dtMs: number,
   policy: WindowPolicy,
@@ -54,7 +71,7 @@ function detrend(
     for (const j of policy.detrended) out[j] = 0;
     return { values: out, trend: policy.detrended.map((j) => values[j]!) };
   }
-  const w = 1 - Math.exp(-dtMs / policy.trendTimeConstantMs);
+  const w = Math.max(1 - Math.exp(-dtMs / policy.trendTimeConstantMs), 1 / (readings + 1));
   const next = policy.detrended.map((j, i) => {
     const mean = trend[i]!;
     out[j] = values[j]! - mean;
@@ -73,7 +90,13 @@ export function pushReading(
   if (state.lastMs !== null && tsMs <= state.lastMs) return { state, outcome: 'skipped', window: null };
   const restart = state.lastMs !== null && tsMs - state.lastMs > policy.maxGapMs;
   const base = restart ? emptyWindow : state;
-  const d = detrend(base.trend, values, base.lastMs === null ? 0 : tsMs - base.lastMs, policy);
+  const d = detrend(
+    base.trend,
+    base.trendReadings,
+    values,
+    base.lastMs === null ? 0 : tsMs - base.lastMs,
+    policy,
+  );
   const keep = Math.max(0, base.rows.length + 1 - policy.size);
   const rows = [...base.rows.slice(keep), d.values];
   const times = [...base.times.slice(keep), tsMs];
@@ -84,7 +107,14 @@ export function pushReading(
     window = { features: windowFeatures(rows), fromMs: times[0]!, toMs: tsMs };
   }
   return {
-    state: { rows, times, sinceStep, trend: d.trend, lastMs: tsMs },
+    state: {
+      rows,
+      times,
+      sinceStep,
+      trend: d.trend,
+      trendReadings: Math.min(base.trendReadings + 1, MAX_TREND_READINGS),
+      lastMs: tsMs,
+    },
     outcome: window !== null ? 'window' : restart ? 'restarted' : 'filling',
     window,
   };
