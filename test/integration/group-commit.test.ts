@@ -135,8 +135,11 @@ describe('group commit', () => {
         // Another writer leaves about 1.5 MiB above the store's reserve (5 % of the filesystem).
         const filler = openSync(join(disk.path, 'filler'), 'w');
         const chunk = Buffer.alloc(64 * 1024, 1);
-        while (statfsSync(disk.path).bavail * statfsSync(disk.path).bsize > 1.9 * 1024 * 1024)
-          writeSync(filler, chunk);
+        const free = (): number => {
+          const fs = statfsSync(disk.path);
+          return fs.bavail * fs.bsize;
+        };
+        while (free() > 1.9 * 1024 * 1024) writeSync(filler, chunk);
         closeSync(filler);
         const sizes: number[] = [];
         const w = new GroupCommitWriter(onDisk, {

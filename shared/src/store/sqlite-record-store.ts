@@ -277,8 +277,10 @@ export class SqliteRecordStore implements RecordStore {
 
   private appendTx(records: readonly NewRecord[], json: readonly string[], bytes: number): AppendResult {
     return this.tx.run('append', () => {
-      const eviction = this.evictIfNeeded(bytes);
-      if (records.length > 1) this.checkRoom(bytes);
+      // The limit once per append: it reads the files' sizes and the filesystem's free space.
+      const q = this.quota();
+      const eviction = this.evictIfNeeded(bytes, q);
+      if (records.length > 1) this.checkRoom(bytes, q);
       const ids: string[] = [];
       let firstSeq = 0;
       let lastSeq = 0;
@@ -314,8 +316,7 @@ export class SqliteRecordStore implements RecordStore {
    * elsewhere. Refused as STORE_FULL (retryable) before anything is written: the group commit retries it
    * in smaller parts. A single record always gets its try.
    */
-  private checkRoom(incomingBytes: number): void {
-    const q = this.quota();
+  private checkRoom(incomingBytes: number, q: StoreQuota): void {
     // Under a quota with disk to spare, a commit may pass the limit by itself: the next rounds evict.
     if (!q.diskBound) return;
     const room = q.pagesLimitBytes - this.pagesInUse();
@@ -331,8 +332,7 @@ export class SqliteRecordStore implements RecordStore {
    * Inside a write transaction: one eviction chunk when pages in use plus `incoming` pass the limit, or
    * while an eviction started earlier has not yet reached its low-water mark (`continuing`).
    */
-  private evictIfNeeded(incomingBytes: number, continuing = false): EvictionReport | null {
-    const q = this.quota();
+  private evictIfNeeded(incomingBytes: number, q: StoreQuota, continuing = false): EvictionReport | null {
     const used = this.pagesInUse() + incomingBytes;
     const low = Math.floor(q.pagesLimitBytes * this.settings.evictToRatio);
     if (used <= q.pagesLimitBytes && !(continuing && this.evicting && used > low)) {
@@ -491,7 +491,7 @@ export class SqliteRecordStore implements RecordStore {
     // make room for itself when the disk is full (its eviction would go with it).
     const report = this.tx.run('evict', () => {
       const q = this.quota();
-      return this.evictIfNeeded(q.diskBound ? Math.min(DISK_HEADROOM_BYTES, q.limitBytes * 0.1) : 0, true);
+      return this.evictIfNeeded(q.diskBound ? Math.min(DISK_HEADROOM_BYTES, q.limitBytes * 0.1) : 0, q, true);
     });
     if (report !== null) this.onEvent({ type: 'eviction', report });
     return report;
