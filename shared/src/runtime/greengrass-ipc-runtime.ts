@@ -1,4 +1,5 @@
-import { greengrasscoreipc, type eventstream_rpc } from 'aws-iot-device-sdk-v2';
+import type * as eventstream_rpc from 'aws-iot-device-sdk-v2/dist/eventstream_rpc';
+import * as greengrasscoreipc from 'aws-iot-device-sdk-v2/dist/greengrasscoreipc';
 import { DrError, type ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import { binaryMessageProblem, jsonMessageProblem } from '../messages/ipc-limits';
