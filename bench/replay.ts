@@ -161,7 +161,7 @@ async function compactionDone(store: SqliteRecordStore, timeoutMs: number): Prom
     if (inBlocks !== last) {
       last = inBlocks;
       stableSince = Date.now();
-    } else if (inBlocks > 0 && Date.now() - stableSince >= COMPACTION_SETTLED_MS) return inBlocks;
+    } else if (Date.now() - stableSince >= COMPACTION_SETTLED_MS) return inBlocks;
     if (Date.now() > deadline) throw new Error('timed out waiting for the Buffer to compact the backlog');
     await new Promise((r) => setTimeout(r, 250));
   }
