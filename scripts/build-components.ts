@@ -31,6 +31,7 @@ import { argValue } from '../dev/args';
 import { ARTIFACTS_VERSION_FILE, BUILD_DIR } from './build-paths';
 import { loadRecipe } from '../shared/src/runtime/host/recipe';
 import {
+  bundleOptions,
   componentOfArtifact,
   copyFilesBesideBundle,
   NATIVE_EXTERNALS,
@@ -261,17 +262,9 @@ export async function buildComponents(
         rmSync(stage, { recursive: true, force: true });
         mkdirSync(stage, { recursive: true });
         const result = await build({
-          entryPoints: [join(ROOT, 'components', name, 'src', 'main.ts')],
-          outfile: join(stage, 'main.js'),
-          bundle: true,
-          platform: 'node',
-          target: 'node20',
-          format: 'cjs',
-          minify: false,
+          ...bundleOptions(join(ROOT, 'components', name, 'src', 'main.ts'), join(stage, 'main.js')),
           sourcemap: false,
-          external: NATIVE_EXTERNALS,
           metafile: true,
-          logLevel: 'silent',
         });
         const imported = new Set(
           Object.values(result.metafile.outputs).flatMap((o) =>
