@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '../logger';
 import { GreengrassIpcRuntime } from '../runtime/greengrass-ipc-runtime';
 import type { LocalRuntime, Subscription } from '../runtime/port';
 import { ConfigurationGuard, withoutAccessControl, type ConfigurationStatus } from './config-guard';
+import { HEAP_COLLECTION_INTERVAL_MS, startHeapCollection } from './heap-collection';
 
 export interface ComponentDeps<C> {
   readonly runtime: LocalRuntime;
@@ -58,6 +59,7 @@ export async function runComponent<S extends z.ZodType>(def: ComponentDefinition
     version: def.version,
     thing: process.env['AWS_IOT_THING_NAME'] ?? 'unknown-thing',
   });
+  const heap = startHeapCollection();
   let runtime: GreengrassIpcRuntime | undefined;
   let service: RunningService<z.output<S>> | undefined;
   const subscriptions: Subscription[] = [];
@@ -73,6 +75,7 @@ export async function runComponent<S extends z.ZodType>(def: ComponentDefinition
         { err: err === undefined ? undefined : toDrError(err), reason },
         'stopping after a fatal fault',
       );
+    heap.stop();
     const hardStop = setTimeout(() => settle(code), STOP_BUDGET_MS);
     hardStop.unref();
     try {
@@ -166,7 +169,10 @@ export async function runComponent<S extends z.ZodType>(def: ComponentDefinition
     await rt
       .reportState('RUNNING')
       .catch((err: unknown) => logger.warn({ err: toDrError(err) }, 'could not report RUNNING'));
-    logger.info('running');
+    logger.info(
+      { heapCollectionEveryS: heap.active ? HEAP_COLLECTION_INTERVAL_MS / 1_000 : null },
+      'running',
+    );
   } catch (err) {
     if (!stopping) {
       stopping = true;

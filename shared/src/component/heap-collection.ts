@@ -1,0 +1,26 @@
+/**
+ * A full garbage collection at a steady pace, for processes started with `--expose-gc` (the recipes'
+ * run commands). With the young generation held small, much short-lived data (a batch waiting for its
+ * PUBACK, a window waiting for its score) outlives two scavenges and is promoted; V8 then collects the old
+ * generation only when it has grown well past what is live, so a component's memory climbs for many
+ * minutes before it falls back. Collecting once a minute keeps it near what is live. On a heap of the
+ * components' size (about 10 MB live) a collection takes a few milliseconds, and it runs concurrently
+ * where V8 can (`execution: 'async'`).
+ */
+export const HEAP_COLLECTION_INTERVAL_MS = 60_000;
+
+export interface HeapCollection {
+  /** False when the process has no `gc` (started without `--expose-gc`): nothing runs. */
+  readonly active: boolean;
+  stop(): void;
+}
+
+export function startHeapCollection(intervalMs: number = HEAP_COLLECTION_INTERVAL_MS): HeapCollection {
+  const collect = globalThis.gc;
+  if (typeof collect !== 'function' || !(intervalMs > 0)) return { active: false, stop: () => undefined };
+  const timer = setInterval(() => {
+    void collect({ type: 'major', execution: 'async' });
+  }, intervalMs);
+  timer.unref();
+  return { active: true, stop: () => clearInterval(timer) };
+}
