@@ -49,6 +49,10 @@ describe('the footprint sampler on a real process', () => {
       await new Promise((r) => setTimeout(r, 50));
       sample = sampleComponents((name) => (name === 'com.edgedr.Buffer' ? group : undefined), Date.now());
     }
+    // Node is still starting when first found: read it again once its memory has settled, so the
+    // three readings of one sample (smaps_rollup, then smaps and pagemap) see the same pages.
+    await new Promise((r) => setTimeout(r, 1_500));
+    sample = sampleComponents((name) => (name === 'com.edgedr.Buffer' ? group : undefined), Date.now());
     const pss = sample?.pssMb['Buffer'] ?? null;
     const rss = sample?.rssMb['Buffer'] ?? null;
     // A bare node process maps tens of MB; its share of them is a few MB at least.

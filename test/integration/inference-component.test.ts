@@ -220,6 +220,12 @@ describe('the Inference component under the local IPC host', () => {
       15_000,
       'calibration done on normal windows',
     );
+    // Metrics are published on their own interval: the latest may predate the refusal.
+    await eventually(
+      () => metrics(g).at(-1)?.['refusedCalibrations'] !== 0,
+      10_000,
+      'metrics published after the refusal',
+    );
     expect(metrics(g).at(-1)?.['refusedCalibrations']).toBe(1);
   });
 });
