@@ -156,7 +156,11 @@ export class EffectRunner {
       const nowMs = this.deps.nowMs();
       if (nowMs - this.lastStoreErrorLogMs > 5_000) {
         this.lastStoreErrorLogMs = nowMs;
-        this.deps.logger.error({ err: toDrError(err), action }, 'store operation failed; retrying');
+        const e = toDrError(err);
+        // A store the Buffer has not created yet (both start together) is a wait, not a fault.
+        if (e.code === 'STORE_UNAVAILABLE')
+          this.deps.logger.warn({ err: e, action }, 'store not usable yet; retrying');
+        else this.deps.logger.error({ err: e, action }, 'store operation failed; retrying');
       }
       return undefined;
     }
