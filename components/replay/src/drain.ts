@@ -54,7 +54,11 @@ export class Drain {
       const nowMs = this.deps.nowMs();
       if (nowMs - this.lastReadErrorLogMs > 5_000) {
         this.lastReadErrorLogMs = nowMs;
-        this.deps.logger.error({ err: toDrError(err) }, 'store read failed; retrying');
+        const e = toDrError(err);
+        // A store the Buffer has not created yet (both start together) is a wait, not a fault.
+        if (e.code === 'STORE_UNAVAILABLE')
+          this.deps.logger.warn({ err: e }, 'store not usable yet; retrying');
+        else this.deps.logger.error({ err: e }, 'store read failed; retrying');
       }
       return undefined;
     }
