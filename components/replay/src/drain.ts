@@ -1,4 +1,4 @@
-import { toDrError } from '../../../shared/src/errors';
+import { logStoreRetry } from './store-retry-log';
 import type { Envelope } from '../../../shared/src/envelope';
 import type { Logger } from '../../../shared/src/logger';
 import type { EnvelopeRequest, ReadyEnvelope } from '../../../shared/src/store/drain';
@@ -54,11 +54,7 @@ export class Drain {
       const nowMs = this.deps.nowMs();
       if (nowMs - this.lastReadErrorLogMs > 5_000) {
         this.lastReadErrorLogMs = nowMs;
-        const e = toDrError(err);
-        // A store the Buffer has not created yet (both start together) is a wait, not a fault.
-        if (e.code === 'STORE_UNAVAILABLE')
-          this.deps.logger.warn({ err: e }, 'store not usable yet; retrying');
-        else this.deps.logger.error({ err: e }, 'store read failed; retrying');
+        logStoreRetry(this.deps.logger, err, 'store read');
       }
       return undefined;
     }

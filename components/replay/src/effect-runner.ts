@@ -1,3 +1,4 @@
+import { logStoreRetry } from './store-retry-log';
 import { toDrError } from '../../../shared/src/errors';
 import type { Envelope } from '../../../shared/src/envelope';
 import type { Logger } from '../../../shared/src/logger';
@@ -156,11 +157,7 @@ export class EffectRunner {
       const nowMs = this.deps.nowMs();
       if (nowMs - this.lastStoreErrorLogMs > 5_000) {
         this.lastStoreErrorLogMs = nowMs;
-        const e = toDrError(err);
-        // A store the Buffer has not created yet (both start together) is a wait, not a fault.
-        if (e.code === 'STORE_UNAVAILABLE')
-          this.deps.logger.warn({ err: e, action }, 'store not usable yet; retrying');
-        else this.deps.logger.error({ err: e, action }, 'store operation failed; retrying');
+        logStoreRetry(this.deps.logger, err, 'store operation', { action });
       }
       return undefined;
     }

@@ -14,8 +14,8 @@ export const NATIVE_EXTERNALS = ['better-sqlite3', 'aws-crt', 'onnxruntime-node'
 
 /**
  * How every component is bundled, for local runs and for the released zips alike. Whitespace and syntax
- * are minified: node keeps a script's whole source in memory, and a third of each bundle is layout
- * (about 2 MB across the four components). Names stay as written, so stack traces in the logs read the
+ * are minified: node keeps a script's whole source in memory, and over a quarter of each bundle is
+ * layout (about 2 MB across the four components). Names stay as written, so stack traces in the logs read the
  * same as the source.
  */
 export function bundleOptions(entry: string, outfile: string): BuildOptions {
