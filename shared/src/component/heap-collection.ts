@@ -3,8 +3,8 @@
  * run commands). With the young generation held small, much short-lived data (a batch waiting for its
  * PUBACK, a window waiting for its score) outlives two scavenges and is promoted; V8 then collects the old
  * generation only when it has grown well past what is live, so a component's memory climbs for many
- * minutes before it falls back. Collecting once a minute keeps it near what is live (about 10 MB in each
- * component). The collection is scheduled as a task of its own (`execution: 'async'`), not inside the
+ * minutes before it falls back. Collecting once a minute keeps it near what is live (about 10 MB in
+ * Inference, where it was measured with the inspector). The collection is scheduled as a task of its own (`execution: 'async'`), not inside the
  * timer's callback; its pause has not been measured on a Pi.
  */
 export const HEAP_COLLECTION_INTERVAL_MS = 60_000;
