@@ -390,7 +390,9 @@ export async function replayBenchmark(args: readonly string[]): Promise<Record<s
         ],
         [
           '  payload bytes/s',
-          `${fmt(on.payloadBytesPerSec / 1024)} KiB/s = ${fmt(fraction * 100, 1)} % of 512 KiB/s (target >= 90 %)`,
+          // The simulator's readings compress so far that 100 publishes/s, not bytes, bound this line:
+          // the byte target belongs to the SKAB-like line below.
+          `${fmt(on.payloadBytesPerSec / 1024)} KiB/s = ${fmt(fraction * 100, 1)} % of 512 KiB/s (no target: see the SKAB-like line)`,
         ],
         ['  compression ratio', `${fmt(on.compressionRatio, 1)} : 1`],
       );
