@@ -5,7 +5,8 @@
  * Each zip holds the component bundled with esbuild (`main.js`), the files it reads beside it (the
  * shipped model), and `node_modules/` with only the native packages its bundle imports plus their
  * runtime dependencies, pruned to the target platform's binaries: no `npm install` on the device and no
- * network at install time. Greengrass unpacks `<name>-<platform>.zip` into
+ * network at install time. A bundle that loads onnxruntime also gets `native/page-out.node`
+ * (shared/native/page-out.c, compiled here with gcc or aarch64-linux-gnu-gcc). Greengrass unpacks `<name>-<platform>.zip` into
  * `{artifacts:decompressedPath}/<name>-<platform>/`, where that platform's Run step finds `main.js`.
  *
  * better-sqlite3 has no aarch64 binary in its package: it is compiled for the target, either given
@@ -24,17 +25,20 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { arch, homedir } from 'node:os';
+import { arch } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { argValue } from '../dev/args';
 import { ARTIFACTS_VERSION_FILE, BUILD_DIR } from './build-paths';
+import { buildCacheDir } from '../shared/src/runtime/host/native-addon';
 import { loadRecipe } from '../shared/src/runtime/host/recipe';
 import {
   bundleOptions,
   componentOfArtifact,
   copyFilesBesideBundle,
-  NATIVE_EXTERNALS,
+  copyPageOutAddon,
+  nativesImported,
+  wantsPageOut,
   writeBuildInfo,
 } from '../shared/src/runtime/host/local-artifacts';
 
@@ -183,11 +187,7 @@ async function crossCompileSqlite(): Promise<string> {
   ) as {
     version: string;
   };
-  const cache = join(
-    process.env['EDGEDR_CACHE_DIR'] ?? join(homedir(), '.cache', 'edgedr'),
-    'cross',
-    `better-sqlite3-${version}-abi${process.versions.modules}`,
-  );
+  const cache = join(buildCacheDir(), 'cross', `better-sqlite3-${version}-abi${process.versions.modules}`);
   const out = join(cache, 'better_sqlite3-arm64.node');
   if (existsSync(out)) return out;
   try {
@@ -266,18 +266,20 @@ export async function buildComponents(
           sourcemap: false,
           metafile: true,
         });
-        const imported = new Set(
-          Object.values(result.metafile.outputs).flatMap((o) =>
-            o.imports.filter((i) => i.external).map((i) => i.path.split('/')[0] ?? i.path),
-          ),
-        );
-        const natives = NATIVE_EXTERNALS.filter((n) => imported.has(n));
+        const natives = nativesImported(result.metafile);
         for (const pkg of runtimeClosure(natives)) {
           const dest = join(stage, 'node_modules', pkg);
           cpSync(join(NODE_MODULES, pkg), dest, { recursive: true, dereference: true });
           rmSync(join(dest, 'node_modules'), { recursive: true, force: true });
           prune(dest, pkg, platform, arm64Sqlite);
         }
+        // onnxruntime's start-up pages go back to the kernel (shared/src/component/page-out.ts).
+        if (wantsPageOut(natives))
+          try {
+            copyPageOutAddon(stage, NODE_ARCH[platform]);
+          } catch (err) {
+            fail(`build: ${(err as Error).message}`);
+          }
         // What the Install step checks on the gateway (shared/artifact/install-check.js): the Node ABI
         // better-sqlite3 is bound to, and the glibc the native binaries were linked against.
         writeBuildInfo(stage, {

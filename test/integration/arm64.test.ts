@@ -119,5 +119,13 @@ const COMPONENTS = ['com.edgedr.Buffer', 'com.edgedr.Ingest', 'com.edgedr.Infere
       120_000,
       'windows scored by the arm64 onnxruntime',
     );
+    // The cross-compiled page-out.node loads in the arm64 Node (whether qemu acts on the advice or not).
+    const pages = readFileSync(launcher.logPath('com.edgedr.Inference'), 'utf8')
+      .split('\n')
+      .find((l) => l.includes("onnxruntime's start-up pages"));
+    expect(pages).toBeDefined();
+    const { msg, reason } = JSON.parse(pages ?? '{}') as { msg?: string; reason?: string };
+    if (msg !== "onnxruntime's start-up pages given back to the kernel")
+      expect(reason ?? '').not.toMatch(/page-out\.node|pageOut/);
   });
 });

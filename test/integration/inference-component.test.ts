@@ -1,9 +1,10 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_MEASUREMENTS } from '../../components/inference/src/config';
 import { featureNames } from '../../components/inference/src/core/features';
 import { PumpSimulator, type FaultKind } from '../../dev/pump-simulator';
 import type { JsonTree } from '../../shared/src/runtime/host/config-tree';
+import { buildPageOutAddon } from '../../shared/src/runtime/host/native-addon';
 import { connectClient, eventually, pubsubAcl, type IpcClient } from '../support/ipc';
 import { documents, localGateway, type LocalGateway } from '../support/launch';
 import { readStore } from '../support/store-reader';
@@ -12,6 +13,14 @@ import { useTempDir } from '../support/temp-dir';
 jest.setTimeout(120_000);
 
 const INFERENCE = 'com.edgedr.Inference';
+const hasCompiler = ((): boolean => {
+  try {
+    buildPageOutAddon(process.arch === 'arm64' ? 'arm64' : 'x64');
+    return true;
+  } catch {
+    return false;
+  }
+})();
 const ALERTS = 'edgedr/inference/alerts';
 
 describe('the Inference component under the local IPC host', () => {
@@ -68,6 +77,16 @@ describe('the Inference component under the local IPC host', () => {
       'normal windows scored',
     );
     expect(documents(g, ALERTS)).toEqual([]);
+    // With a C compiler here, the local bundle has page-out.node beside it and onnxruntime's start-up
+    // pages go back to the kernel once the models are loaded; without one it says why it kept them.
+    const pagesLine = readFileSync(g.launcher.logPath(INFERENCE), 'utf8')
+      .split('\n')
+      .find((l) => l.includes("onnxruntime's start-up pages"));
+    expect(JSON.parse(pagesLine ?? '{}')).toMatchObject(
+      hasCompiler
+        ? { msg: "onnxruntime's start-up pages given back to the kernel", after: 'models loaded at start' }
+        : { msg: "onnxruntime's start-up pages kept" },
+    );
 
     await play(client, sim, 60, { kind: 'valve', seconds: 60 });
     await play(client, sim, 60);

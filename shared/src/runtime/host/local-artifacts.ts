@@ -1,7 +1,8 @@
-import { build, type BuildOptions } from 'esbuild';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { buildPageOutAddon, PAGE_OUT_BESIDE_BUNDLE, type AddonArch } from './native-addon';
 import type { Manifest } from './recipe';
 
 /** Artifacts are `<component>-<platform>.zip` (one per platform); the component is its directory name. */
@@ -33,6 +34,30 @@ export function bundleOptions(entry: string, outfile: string): BuildOptions {
   };
 }
 
+/** The native packages a bundle loads (its externals), from esbuild's metafile. */
+export function nativesImported(metafile: Metafile): string[] {
+  const imported = new Set(
+    Object.values(metafile.outputs).flatMap((o) =>
+      o.imports.filter((i) => i.external).map((i) => i.path.split('/')[0] ?? i.path),
+    ),
+  );
+  return NATIVE_EXTERNALS.filter((n) => imported.has(n));
+}
+
+/** A bundle that loads onnxruntime gives its start-up pages back (page-out.ts): the addon goes beside it. */
+export function wantsPageOut(natives: readonly string[]): boolean {
+  return natives.includes('onnxruntime-node');
+}
+
+/** Puts page-out.node for `target` beside a bundle in `dir`. */
+export function copyPageOutAddon(dir: string, target: AddonArch): void {
+  const to = join(dir, PAGE_OUT_BESIDE_BUNDLE);
+  mkdirSync(dirname(to), { recursive: true });
+  cpSync(buildPageOutAddon(target), to);
+}
+
+let pageOutWarned = false;
+
 /** Folders of `components/<name>/` a component reads beside its bundle (Inference's model, the status page). */
 export const FILES_BESIDE_BUNDLE = ['models', 'assets'];
 
@@ -63,7 +88,19 @@ export async function buildLocalArtifacts(
     if (!existsSync(entry)) throw new Error(`artifact ${artifact.URI}: no entry point ${entry}`);
     const outDir = join(decompressedPath, name);
     mkdirSync(outDir, { recursive: true });
-    await build({ ...bundleOptions(entry, join(outDir, 'main.js')), sourcemap: true });
+    const result = await build({
+      ...bundleOptions(entry, join(outDir, 'main.js')),
+      sourcemap: true,
+      metafile: true,
+    });
+    if (wantsPageOut(nativesImported(result.metafile)))
+      try {
+        copyPageOutAddon(outDir, process.arch === 'arm64' ? 'arm64' : 'x64');
+      } catch (err) {
+        // Local runs work without it: the component then keeps those pages, and says so in its log.
+        if (!pageOutWarned) console.warn(`local artifacts: ${(err as Error).message}`);
+        pageOutWarned = true;
+      }
     // Local bundles use the project's native modules: only the Node version is checked at Install.
     writeBuildInfo(outDir, { platform: 'local', abiBound: false, glibc: null });
     // Files the component reads beside its bundle (the shipped model, the status page).
