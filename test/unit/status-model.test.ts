@@ -240,7 +240,7 @@ describe('the status model', () => {
       ['region-a', true, 'healthy', 2_500],
       ['region-b', false, 'healthy', 2_100],
     ]);
-    expect(s.rates).toMatchObject({ drainRecordsPerSec: 200, ingestRecordsPerSec: 200 });
+    expect(s.rates).toMatchObject({ windowMs: 30_000, drainRecordsPerSec: 200, ingestRecordsPerSec: 200 });
     expect(s.deadLetters).toMatchObject({
       storedByReason: { not_json: 2, non_finite: 1 },
       stored: 3,

@@ -191,7 +191,7 @@
     $('drain-rate').textContent =
       rates.drainRecordsPerSec === null ? '–' : `${num(rates.drainRecordsPerSec, 1)}/s`;
     $('rates').textContent =
-      `delivered upstream ${num(rates.drainRecordsPerSec, 1)} records/s · stored ${num(rates.ingestRecordsPerSec, 1)} readings/s (last ${age(30000)})`;
+      `delivered upstream ${num(rates.drainRecordsPerSec, 1)} records/s · stored ${num(rates.ingestRecordsPerSec, 1)} readings/s (last ${age(rates.windowMs)})`;
     if (!b) {
       $('backlog-total').textContent = '–';
       fill('backlog', [], 'Buffer has not reported yet');

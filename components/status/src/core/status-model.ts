@@ -301,6 +301,7 @@ export class StatusModel {
       switches: this.switches.list(),
       backlog: backlogView(this.buffer, nowMs, stale('com.edgedr.Buffer')),
       rates: {
+        windowMs: this.options.rateWindowMs,
         drainRecordsPerSec: roundOrNull(this.drain.rate(nowMs)),
         ingestRecordsPerSec: roundOrNull(this.ingest.rate(nowMs)),
         drainPerRegion: Object.fromEntries(
@@ -345,6 +346,8 @@ export interface StatusSnapshot {
   readonly switches: readonly SwitchView[];
   readonly backlog: BacklogView | null;
   readonly rates: {
+    /** What the rates are averaged over (`rateWindowMs`). */
+    readonly windowMs: number;
     readonly drainRecordsPerSec: number | null;
     readonly ingestRecordsPerSec: number | null;
     readonly drainPerRegion: Readonly<Record<string, number | null>>;
