@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createLogger } from '../shared/src/logger';
@@ -17,6 +17,35 @@ export const SUITE_COMPONENTS = [
 
 /** The optional status page: not part of the suite's data path, started only when asked for. */
 export const STATUS_COMPONENT_NAME = 'com.edgedr.Status';
+
+/**
+ * The address the status page logs once it listens (`status page listening`, with its `url`). Throws
+ * with the component's own reason when it logs that it cannot listen (a port in use), or after `timeoutMs`.
+ */
+export async function statusPageUrl(logPath: string, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const log = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
+    const url = /"url":"([^"]+)","tokenRequired"/.exec(log)?.[1];
+    if (url !== undefined) return url;
+    const refused = log.split('\n').find((line) => line.includes('"STATUS_LISTEN_FAILED"'));
+    if (refused !== undefined) throw new Error(`the status page is not listening: ${listenFailure(refused)}`);
+    if (Date.now() > deadline)
+      throw new Error(`the status page did not say where it listens within ${timeoutMs} ms (${logPath})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The reason in a `status page not listening` log line. */
+function listenFailure(line: string): string {
+  try {
+    const entry = JSON.parse(line) as { err?: { message?: unknown } };
+    if (typeof entry.err?.message === 'string') return entry.err.message;
+  } catch {
+    // not one JSON line: show it as it is
+  }
+  return line;
+}
 
 export interface LocalSuite {
   readonly root: string;

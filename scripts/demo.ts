@@ -13,6 +13,7 @@
  *   npm start -- --long           about ten minutes
  *   npm start -- --scale 3        phases three times the short length
  *   npm start -- --pumps 40 --hz 10 --keep
+ *   npm start -- --status         also the status page (com.edgedr.Status) on 127.0.0.1:8470
  */
 import { execFileSync } from 'node:child_process';
 import { readObject, TOPICS } from '../shared/src/messages';
@@ -26,7 +27,7 @@ import { nodePidInGroup } from '../dev/proc';
 import { DEMO_HZ, DEMO_PUMPS, demoOverrides, pumpIds, startPumpLoad } from '../dev/demo-load';
 import { PumpSimulator } from '../dev/pump-simulator';
 import type { LocalRegion } from '../dev/regions';
-import { startLocalSuite, SUITE_COMPONENTS } from '../dev/suite';
+import { startLocalSuite, STATUS_COMPONENT_NAME, statusPageUrl, SUITE_COMPONENTS } from '../dev/suite';
 import { inferenceConfigSchema } from '../components/inference/src/config';
 import type { ComponentLauncher } from '../shared/src/runtime/host/launcher';
 import type { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
@@ -34,6 +35,8 @@ import { GapCoverage } from '../shared/src/gap-markers';
 import { demoTimelineSvg, type TimelineSample } from '../dev/demo-timeline';
 
 const THING = 'demo-gateway';
+/** The status page's port with `--status` (its recipe's default). */
+const STATUS_PORT = 8470;
 /** How long each injected fault lasts, in the simulator's clock. */
 const FAULT_DURATION_MS = 20_000;
 /** How often the components' memory is sampled. */
@@ -48,6 +51,8 @@ interface Options {
   readonly seed: number;
   readonly keep: boolean;
   readonly out: string;
+  /** Also run the status page, on loopback at this port (0: any free one); undefined: not at all. */
+  readonly statusPort: number | undefined;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -65,7 +70,17 @@ function parseOptions(argv: readonly string[]): Options {
     seed: Math.round(num('--seed', 42)),
     keep: argv.includes('--keep'),
     out: resolve(value('--out') ?? 'demo-results'),
+    statusPort: statusPort(argv),
   };
+}
+
+function statusPort(argv: readonly string[]): number | undefined {
+  const v = argValue(argv, '--status-port');
+  if (v === undefined) return argv.includes('--status') ? STATUS_PORT : undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new Error(`--status-port needs a port number (0 for any free one), got ${v}`);
+  return n;
 }
 
 function need(command: string, args: readonly string[], install: string): void {
@@ -475,8 +490,17 @@ async function main(): Promise<void> {
   const suite = await startLocalSuite({
     thing: THING,
     keep: o.keep,
-    overrides: () => demoOverrides(o.scale),
+    status: o.statusPort !== undefined,
+    overrides: () => ({
+      ...demoOverrides(o.scale),
+      ...(o.statusPort === undefined ? {} : { [STATUS_COMPONENT_NAME]: { port: o.statusPort } }),
+    }),
   });
+  if (o.statusPort !== undefined)
+    await statusPageUrl(suite.launcher.logPath(STATUS_COMPONENT_NAME)).then(
+      (url) => console.log(`status page: ${url} (while the demo runs)`),
+      (err: unknown) => console.warn(`${err instanceof Error ? err.message : String(err)}; the demo goes on`),
+    );
   const pumps = pumpIds(o.pumps);
   let exitCode = 0;
   try {

@@ -3,9 +3,8 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createNetworkLink, namespacesUnavailable, type NetworkLink } from '../../dev/netns';
 import { PumpSimulator } from '../../dev/pump-simulator';
-import { startLocalSuite, type LocalSuite } from '../../dev/suite';
+import { startLocalSuite, statusPageUrl, type LocalSuite } from '../../dev/suite';
 import { chromiumUnavailable, launchChromium } from '../support/browser';
-import { eventually } from '../support/ipc';
 import { localGateway, type LocalGateway } from '../support/launch';
 import { FAST_REPLAY } from '../support/replay';
 import { useTempDir } from '../support/temp-dir';
@@ -21,20 +20,6 @@ jest.setTimeout(240_000);
 
 const STATUS = 'com.edgedr.Status';
 const TOKEN = 'status-page-test-token-7f3a9c2e51';
-
-/** The URL the component logs once it listens (it was given port 0: any free port). */
-async function statusUrl(logPath: string): Promise<string> {
-  let url: string | undefined;
-  await eventually(
-    () => {
-      url = /"url":"([^"]+)","tokenRequired"/.exec(readFileSync(logPath, 'utf8'))?.[1];
-      return url !== undefined;
-    },
-    30_000,
-    'the status page to listen',
-  );
-  return url as string;
-}
 
 /** Waits until an element's text matches, naming what was awaited when it does not. */
 async function waitForText(page: Page, selector: string, expected: RegExp, what: string): Promise<void> {
@@ -92,7 +77,7 @@ async function waitForText(page: Page, selector: string, expected: RegExp, what:
             message: { ts: r.tsMs, ...r.measurements },
           });
       }, 100);
-      const url = await statusUrl(running.launcher.logPath(STATUS));
+      const url = await statusPageUrl(running.launcher.logPath(STATUS));
       const page = await (browser as Browser).newPage();
       const problems: string[] = [];
       page.on('pageerror', (e) => problems.push(e.message));
@@ -172,7 +157,7 @@ async function waitForText(page: Page, selector: string, expected: RegExp, what:
       });
       await gw.launcher.launch(['com.edgedr.Buffer', STATUS]);
       await gw.launcher.waitForState(STATUS, 'RUNNING', 60_000);
-      const url = await statusUrl(gw.launcher.logPath(STATUS));
+      const url = await statusPageUrl(gw.launcher.logPath(STATUS));
       expect(new URL(url).hostname).toBe(address);
 
       const context = await (browser as Browser).newContext();
