@@ -15,6 +15,8 @@ import { TOPICS } from '../../shared/src/messages/topics';
 import { deepMerge, type JsonTree } from '../../shared/src/runtime/host/config-tree';
 import { defaultConfiguration, loadRecipe } from '../../shared/src/runtime/host/recipe';
 import { REPO_ROOT } from '../support/child';
+import { statusPageUrl } from '../../dev/suite';
+import type { StatusSnapshot } from '../../components/status/src/core/status-model';
 import { eventually } from '../support/ipc';
 import { NucleusLite, nucleusLiteKit } from '../support/nucleus-lite';
 import { FAST_REPLAY } from '../support/replay';
@@ -26,6 +28,7 @@ import { useTempDir } from '../support/temp-dir';
  * over IPC by a client component must reach the store, Inference must see every committed reading and
  * raise an anomaly for an injected fault, Replay must deliver to a TLS region, a configuration change
  * written into ggconfigd must be applied, and the same must hold with YAML-typed (all-text) configuration.
+ * The optional status page runs beside them once and must show what they publish.
  */
 const availability = nucleusLiteKit();
 const kit = 'kit' in availability ? availability.kit : undefined;
@@ -36,6 +39,7 @@ jest.setTimeout(300_000);
 
 const THING = 'gw-lite';
 const SUITE = ['com.edgedr.Buffer', 'com.edgedr.Ingest', 'com.edgedr.Inference', 'com.edgedr.Replay'];
+const STATUS = 'com.edgedr.Status';
 const PROBED = [
   TOPICS.ingestMetrics,
   TOPICS.inferenceMetrics,
@@ -155,6 +159,7 @@ function pubsub(id: string, operation: string, resources: readonly string[]): Js
   async function start(
     typing: 'json' | 'yaml',
     perPump: number,
+    withStatus = false,
   ): Promise<{ probe: string; done: string; sent: number }> {
     const root = join(tempDir(), `root-${typing}`);
     const dir = join(tempDir(), `clients-${typing}`);
@@ -202,7 +207,8 @@ function pubsub(id: string, operation: string, resources: readonly string[]): Js
     };
     // Each component's DefaultConfiguration merged with the test's values, as a deployment would leave it.
     const configuration: Record<string, JsonTree> = {};
-    for (const name of SUITE)
+    if (withStatus) overrides[STATUS] = { port: 0, pushIntervalMs: 500, probeIntervalMs: 1_000 };
+    for (const name of withStatus ? [...SUITE, STATUS] : SUITE)
       configuration[name] = deepMerge(defaults(name), overrides[name] ?? {}) as JsonTree;
     for (const name of ['com.test.Sensor', 'com.test.Probe'])
       configuration[name] = defaultConfiguration(loadRecipe(join(dir, `${name}.yaml`)));
@@ -215,7 +221,8 @@ function pubsub(id: string, operation: string, resources: readonly string[]): Js
       typing,
       thingName: THING,
     });
-    for (const name of [...SUITE, 'com.test.Probe']) nucleus.startComponent(name);
+    for (const name of [...SUITE, 'com.test.Probe', ...(withStatus ? [STATUS] : [])])
+      nucleus.startComponent(name);
     const n = nucleus;
     const says = (name: string, line: string): boolean =>
       n.state(name) === 'running' &&
@@ -254,8 +261,8 @@ function pubsub(id: string, operation: string, resources: readonly string[]): Js
     probed(file, topic).at(-1);
   const telemetry = (): number => cloud!.records().filter((r) => r.lane === 'telemetry').length;
 
-  it('runs from the recipes and zips as they are: readings stored, analysed and delivered; a configuration change applied', async () => {
-    const { probe, done, sent } = await start('json', 240);
+  it('runs from the recipes and zips as they are: readings stored, analysed and delivered; a configuration change applied; the status page shows it', async () => {
+    const { probe, done, sent } = await start('json', 240, true);
     const n = nucleus!;
     await eventually(() => existsSync(done), 60_000, 'the sensor to send its readings');
     expect(Number(readFileSync(done, 'utf8'))).toBe(sent);
@@ -304,8 +311,26 @@ function pubsub(id: string, operation: string, resources: readonly string[]): Js
     await eventually(() => last(probe, TOPICS.replayStatus)?.['paused'] === false, 20_000, 'Replay resumed');
     expect(telemetry()).toBe(before);
 
+    // The status page, from what the suite publishes through ggpubsubd and the others' configuration
+    // read through ggconfigd: every component reporting at its configured interval, the region active.
+    const url = await statusPageUrl(n.logPath(STATUS), 60_000);
+    const shows = (page: StatusSnapshot): boolean =>
+      page.components.length === SUITE.length &&
+      page.components.every((c) => c.state === 'reporting' && c.intervalSource === 'configuration') &&
+      page.replay?.activeRegion === region!.name &&
+      page.replay.regions.some((r) => r.name === region!.name && r.status === 'healthy') &&
+      page.anomalies.assets.some((a) => a.asset === 'pump-1' && a.onsetsInWindow > 0);
+    let page: StatusSnapshot | undefined;
+    for (const deadline = Date.now() + 30_000; page === undefined || !shows(page);) {
+      if (Date.now() > deadline)
+        throw new Error(`the status page did not show the suite: ${JSON.stringify(page).slice(0, 2_000)}`);
+      await new Promise((r) => setTimeout(r, 500));
+      page = (await (await fetch(`${url}api/status`)).json()) as StatusSnapshot;
+    }
+    expect((await fetch(url)).status).toBe(200);
+
     // Nothing crashed or restarted along the way, and nothing was too large for the nucleus.
-    for (const name of SUITE) {
+    for (const name of [...SUITE, STATUS]) {
       expect(n.state(name)).toBe('running');
       expect(n.starts(name)).toBe(1);
       const log = readFileSync(n.logPath(name), 'utf8');
