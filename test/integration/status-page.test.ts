@@ -108,7 +108,13 @@ async function waitForText(page: Page, selector: string, expected: RegExp, what:
       // The switch's timing completes once region B acknowledges.
       await waitForText(page, '#switches tr[data-kind="failover"] td:nth-child(5)', /\d/, 'the switch time');
       expect(await page.locator('#charts svg').count()).toBeGreaterThanOrEqual(5);
+
+      // Both regions down: no region active, and the header says nothing drains.
+      running.regions.b.pause();
+      await waitForText(page, '#drain-rate', /^none \(no region up\)$/, 'the drain to show no region up');
+      await page.waitForSelector('#switches tr[data-kind="all-down"]', { timeout: 60_000 });
       running.regions.a.resume();
+      running.regions.b.resume();
       expect(problems).toEqual([]);
       await page.close();
     });

@@ -188,8 +188,13 @@
     const b = s.backlog;
     asOf('backlog-asof', b);
     const rates = s.rates;
-    $('drain-rate').textContent =
-      rates.drainRecordsPerSec === null ? '–' : `${num(rates.drainRecordsPerSec, 1)}/s`;
+    // With no region active nothing drains, whatever the average over the last window still says.
+    const noRegion = s.replay !== null && !s.replay.stale && s.replay.activeRegion === null;
+    $('drain-rate').textContent = noRegion
+      ? 'none (no region up)'
+      : rates.drainRecordsPerSec === null
+        ? '–'
+        : `${num(rates.drainRecordsPerSec, 1)}/s`;
     $('rates').textContent =
       `delivered upstream ${num(rates.drainRecordsPerSec, 1)} records/s · stored ${num(rates.ingestRecordsPerSec, 1)} readings/s (last ${age(rates.windowMs)})`;
     if (!b) {
