@@ -29,14 +29,15 @@ import { PumpSimulator } from '../dev/pump-simulator';
 import type { LocalRegion } from '../dev/regions';
 import { startLocalSuite, STATUS_COMPONENT_NAME, statusPageUrl, SUITE_COMPONENTS } from '../dev/suite';
 import { inferenceConfigSchema } from '../components/inference/src/config';
+import { statusConfigSchema } from '../components/status/src/config';
 import type { ComponentLauncher } from '../shared/src/runtime/host/launcher';
 import type { LocalIpcHost } from '../shared/src/runtime/host/ipc-host';
 import { GapCoverage } from '../shared/src/gap-markers';
 import { demoTimelineSvg, type TimelineSample } from '../dev/demo-timeline';
 
 const THING = 'demo-gateway';
-/** The status page's port with `--status` (its recipe's default). */
-const STATUS_PORT = 8470;
+/** The status page's port with `--status`: its configuration's default. */
+const STATUS_PORT = statusConfigSchema.parse({}).port;
 /** How long each injected fault lasts, in the simulator's clock. */
 const FAULT_DURATION_MS = 20_000;
 /** How often the components' memory is sampled. */

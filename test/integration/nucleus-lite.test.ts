@@ -15,7 +15,7 @@ import { TOPICS } from '../../shared/src/messages/topics';
 import { deepMerge, type JsonTree } from '../../shared/src/runtime/host/config-tree';
 import { defaultConfiguration, loadRecipe } from '../../shared/src/runtime/host/recipe';
 import { REPO_ROOT } from '../support/child';
-import { statusPageUrl } from '../../dev/suite';
+import { STATUS_COMPONENT_NAME as STATUS, statusPageUrl } from '../../dev/suite';
 import type { StatusSnapshot } from '../../components/status/src/core/status-model';
 import { eventually } from '../support/ipc';
 import { NucleusLite, nucleusLiteKit } from '../support/nucleus-lite';
@@ -39,7 +39,6 @@ jest.setTimeout(300_000);
 
 const THING = 'gw-lite';
 const SUITE = ['com.edgedr.Buffer', 'com.edgedr.Ingest', 'com.edgedr.Inference', 'com.edgedr.Replay'];
-const STATUS = 'com.edgedr.Status';
 const PROBED = [
   TOPICS.ingestMetrics,
   TOPICS.inferenceMetrics,

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:net';
-import { statusPageUrl } from '../../dev/suite';
+import { STATUS_COMPONENT_NAME as STATUS, statusPageUrl } from '../../dev/suite';
 import { localGateway, type LocalGateway } from '../support/launch';
 import { useTempDir } from '../support/temp-dir';
 
@@ -8,8 +8,6 @@ import { useTempDir } from '../support/temp-dir';
  * listening (which `npm start -- --status` shows), keeps running, and listens once the port is free.
  */
 jest.setTimeout(90_000);
-
-const STATUS = 'com.edgedr.Status';
 
 function occupy(): Promise<{ server: Server; port: number }> {
   return new Promise((resolve, reject) => {
