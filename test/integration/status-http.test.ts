@@ -1,10 +1,14 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { StatusHttpServer } from '../../components/status/src/adapters/http-server';
 import { buildPage } from '../../components/status/src/adapters/page';
 import { SESSION_COOKIE } from '../../components/status/src/auth';
+import { makePki, type Pki } from '../../dev/pki';
 import { REPO_ROOT } from '../support/child';
+import { useTempDir } from '../support/temp-dir';
 
 const TOKEN = 'a-token-for-the-http-tests-0123456789';
 const page = buildPage(join(REPO_ROOT, 'components', 'status', 'assets'));
@@ -160,5 +164,92 @@ describe('the status page over HTTP', () => {
       expect(typeof e.data.sinceMs).toBe('number');
     }
     expect(second.status).toBe(503);
+  });
+});
+
+describe('the status page over HTTPS', () => {
+  const tempDir = useTempDir('ggdr-status-https-');
+  let server: StatusHttpServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  /** One request over TLS that trusts `ca` only and checks the certificate's name as a browser does. */
+  function sendTls(
+    port: number,
+    path: string,
+    ca: string,
+    headers: Record<string, string> = {},
+  ): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        { host: '127.0.0.1', port, path, ca: readFileSync(ca), headers, agent: false },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  const startTls = async (pki: Pki): Promise<number> => {
+    server = await StatusHttpServer.listen({
+      host: '127.0.0.1',
+      port: 0,
+      page,
+      token: () => TOKEN,
+      snapshot: () => ({ atMs: Date.now(), series: { bucketMs: 1_000 } }),
+      pushIntervalMs: () => 100,
+      maxClients: 2,
+      onError: (err) => {
+        throw err;
+      },
+      tls: { cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) },
+    });
+    return server.address.port;
+  };
+
+  it('serves the page to a client that trusts its certificate, with a Secure session cookie', async () => {
+    const pki = makePki(tempDir(), 'page', []);
+    const port = await startTls(pki);
+    expect(server?.scheme).toBe('https');
+    const page = await sendTls(port, '/', pki.caCert, { Authorization: `Bearer ${TOKEN}` });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<html');
+    expect((await sendTls(port, '/api/status', pki.caCert)).status).toBe(401);
+    const login = await sendTls(port, `/?token=${TOKEN}`, pki.caCert);
+    expect(login.status).toBe(303);
+    expect(String(login.headers['set-cookie'])).toMatch(/; HttpOnly; SameSite=Strict; .*; Secure$/);
+  });
+
+  it('gives plain HTTP and untrusting clients nothing', async () => {
+    const pki = makePki(tempDir(), 'page', []);
+    const stranger = makePki(tempDir(), 'stranger', []);
+    const port = await startTls(pki);
+    await expect(send(port, '/', { headers: { Authorization: `Bearer ${TOKEN}` } })).rejects.toThrow();
+    await expect(sendTls(port, '/', stranger.caCert)).rejects.toThrow(
+      /self-signed|unable to verify|certificate/i,
+    );
+  });
+
+  it('takes a renewed certificate for new connections without closing the listener', async () => {
+    const bearer = { Authorization: `Bearer ${TOKEN}` };
+    const before = makePki(tempDir(), 'before', []);
+    const after = makePki(tempDir(), 'after', []);
+    const port = await startTls(before);
+    expect((await sendTls(port, '/favicon.ico', before.caCert, bearer)).status).toBe(204);
+    expect(
+      server?.replaceCertificate({
+        cert: readFileSync(after.serverCert),
+        key: readFileSync(after.serverKey),
+      }),
+    ).toBe(true);
+    expect((await sendTls(port, '/favicon.ico', after.caCert, bearer)).status).toBe(204);
+    await expect(sendTls(port, '/favicon.ico', before.caCert, bearer)).rejects.toThrow();
   });
 });

@@ -1,7 +1,9 @@
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createNetworkLink, namespacesUnavailable, type NetworkLink } from '../../dev/netns';
+import { makePki, type Pki } from '../../dev/pki';
 import { PumpSimulator } from '../../dev/pump-simulator';
 import { startLocalSuite, statusPageUrl, type LocalSuite } from '../../dev/suite';
 import { chromiumUnavailable, launchChromium } from '../support/browser';
@@ -11,7 +13,8 @@ import { useTempDir } from '../support/temp-dir';
 
 /**
  * The status page in a real browser (Debian's Chromium through playwright-core) against the running
- * suite: it loads, it shows a failover as it happens, and a LAN-style configuration enforces its token.
+ * suite: it loads, it shows a failover as it happens, and a LAN-style configuration enforces its token
+ * and serves HTTPS with a certificate it renews without a restart.
  */
 const unavailable = chromiumUnavailable();
 if (unavailable !== undefined) console.warn(`status page browser tests skipped: ${unavailable}`);
@@ -200,5 +203,85 @@ async function waitForText(page: Page, selector: string, expected: RegExp, what:
       });
       expect(post.status).toBe(405);
     });
+
+    it('serves HTTPS with its certificate on that address, and takes a renewed one without a restart', async () => {
+      const address = lanAddress();
+      const dir = tempDir();
+      const tokenPath = join(dir, 'status-token');
+      writeFileSync(tokenPath, `${TOKEN}\n`, { mode: 0o600 });
+      const first = makePki(dir, 'first', [], [address]);
+      const certPath = join(dir, 'status.pem');
+      const keyPath = join(dir, 'status.key');
+      const install = (pki: Pki): void => {
+        copyFileSync(pki.serverCert, certPath);
+        copyFileSync(pki.serverKey, keyPath);
+        chmodSync(keyPath, 0o600);
+      };
+      install(first);
+      gw = await localGateway(dir, {
+        [STATUS]: {
+          listenAddress: address,
+          port: 0,
+          tokenPath,
+          tls: { certPath, keyPath },
+          pushIntervalMs: 500,
+          probeIntervalMs: 1_000,
+        },
+      });
+      await gw.launcher.launch(['com.edgedr.Buffer', STATUS]);
+      await gw.launcher.waitForState(STATUS, 'RUNNING', 60_000);
+      const url = await statusPageUrl(gw.launcher.logPath(STATUS));
+      expect(new URL(url)).toMatchObject({ protocol: 'https:', hostname: address });
+      const auth = { Authorization: `Bearer ${TOKEN}` };
+      // Verified as a browser would: the chain to the CA and the address in the certificate.
+      expect((await getTls(`${url}api/status`, first.caCert, auth)).status).toBe(200);
+      expect((await getTls(`${url}api/status`, first.caCert)).status).toBe(401);
+      await expect(fetch(url.replace('https:', 'http:'))).rejects.toThrow();
+
+      // The browser here does not know the test CA: certificate errors are ignored, the rest is real.
+      const context = await (browser as Browser).newContext({ ignoreHTTPSErrors: true });
+      const page = await context.newPage();
+      expect((await page.goto(`${url}?token=${TOKEN}`))?.status()).toBe(200);
+      await waitForText(page, '#live', /^live$/, 'live updates over HTTPS');
+      expect(await context.cookies()).toEqual([
+        expect.objectContaining({ name: 'edgedr_status', httpOnly: true, secure: true }),
+      ]);
+      await context.close();
+
+      const renewed = makePki(dir, 'renewed', [], [address]);
+      install(renewed);
+      const deadline = Date.now() + 30_000;
+      let answered: number | string = 'no answer';
+      while (Date.now() < deadline) {
+        answered = await getTls(`${url}api/status`, renewed.caCert, auth).then(
+          (r) => r.status,
+          (err: unknown) => String(err),
+        );
+        if (answered === 200) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(answered).toBe(200);
+      await expect(getTls(`${url}api/status`, first.caCert, auth)).rejects.toThrow();
+      expect(readFileSync(gw.launcher.logPath(STATUS), 'utf8')).toContain(
+        'certificate files changed: the new certificate applies',
+      );
+    });
   });
 });
+
+/** A GET over HTTPS that trusts `ca` only (a new connection each time). */
+function getTls(
+  url: string,
+  ca: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(url, { ca: readFileSync(ca), headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
+}

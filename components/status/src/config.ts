@@ -28,6 +28,15 @@ export const statusConfigSchema = z.strictObject({
    * user only (mode 0600 or stricter). Null: no token, which only loopback allows.
    */
   tokenPath: cfg.nullable(z.string().min(1)).default(null),
+  /**
+   * Serve HTTPS with this certificate (PEM: the server's, then any intermediates) and key (PEM,
+   * unencrypted, mode 0600 or stricter). Both files are re-read when they change, so a renewed
+   * certificate applies without a restart. Null: plain HTTP, which is enough on loopback; on a LAN
+   * address the token then crosses the network in clear.
+   */
+  tls: cfg
+    .nullable(z.strictObject({ certPath: z.string().min(1), keyPath: z.string().min(1) }))
+    .default(null),
   /** How much the charts show, and the length of one chart point. */
   historyMs: cfg.int((n) => n.min(60_000).max(6 * 3_600_000)).default(3_600_000),
   bucketMs: cfg.int((n) => n.min(1_000).max(600_000)).default(10_000),

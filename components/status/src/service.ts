@@ -14,6 +14,8 @@ import { diskUnder } from './adapters/disk';
 import { StatusHttpServer } from './adapters/http-server';
 import { assetsDir, buildPage, type StatusPage } from './adapters/page';
 import { readTokenFile } from './adapters/token-file';
+import { readTlsFiles } from './adapters/tls-files';
+import { isLoopback } from './auth';
 import type { StatusConfig } from './config';
 import { StatusModel, WATCHED, type DocumentKind, type WatchedComponent } from './core/status-model';
 
@@ -26,6 +28,8 @@ const INTERVAL_KEY: Readonly<Record<WatchedComponent, string>> = {
 };
 
 const RETRY_LISTEN_MAX_MS = 60_000;
+/** A certificate this close to its end is warned about at every start and renewal. */
+const EXPIRY_WARNING_MS = 14 * 86_400_000;
 
 /**
  * The status page: subscribes to the suite's documents (and nothing else: it publishes nothing and
@@ -43,6 +47,8 @@ export class StatusService implements RunningService<StatusConfig> {
   private readonly loops: Promise<void>[] = [];
   private listenRetry: NodeJS.Timeout | undefined;
   private listenAttempts = 0;
+  /** The modification time of the certificate files in use (to notice a renewal); 0 on plain HTTP. */
+  private tlsMtimeMs = 0;
 
   static async start(deps: ComponentDeps<StatusConfig>): Promise<StatusService> {
     const service = new StatusService(deps);
@@ -123,6 +129,7 @@ export class StatusService implements RunningService<StatusConfig> {
   private async probe(): Promise<void> {
     const { runtime, clock, logger } = this.deps;
     if (this.config.tokenPath !== null) this.loadToken();
+    this.reloadCertificate();
     let storePath: string = DEFAULT_STORE_PATH;
     for (const name of WATCHED) {
       try {
@@ -170,6 +177,14 @@ export class StatusService implements RunningService<StatusConfig> {
     const { logger } = this.deps;
     const config = this.config;
     try {
+      let tls: { cert: Buffer; key: Buffer } | undefined;
+      if (config.tls !== null) {
+        const files = readTlsFiles(config.tls);
+        if (!files.ok) throw new DrError('STATUS_LISTEN_FAILED', files.problem);
+        tls = { cert: files.cert, key: files.key };
+        this.tlsMtimeMs = files.mtimeMs;
+        this.certificateInUse(files);
+      } else this.tlsMtimeMs = 0;
       this.server = await StatusHttpServer.listen({
         host: config.listenAddress,
         port: config.port,
@@ -179,30 +194,75 @@ export class StatusService implements RunningService<StatusConfig> {
         pushIntervalMs: () => this.config.pushIntervalMs,
         maxClients: config.maxClients,
         onError: (err) => logger.error({ err: toDrError(err) }, 'status page server fault'),
+        tls,
       });
       this.listenAttempts = 0;
       const { host, port } = this.server.address;
       logger.info(
         {
-          url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`,
+          url: `${this.server.scheme}://${host.includes(':') ? `[${host}]` : host}:${port}/`,
           tokenRequired: config.tokenPath !== null,
+          tls: tls !== undefined,
         },
         'status page listening',
       );
+      if (tls === undefined && !isLoopback(config.listenAddress))
+        logger.warn(
+          { listenAddress: config.listenAddress },
+          'plain HTTP beyond loopback: the token and the page cross the network in clear; set tls to serve HTTPS',
+        );
     } catch (err) {
-      const e = new DrError(
-        'STATUS_LISTEN_FAILED',
-        `cannot listen on ${config.listenAddress}:${config.port}: ${String(err)}`,
-        {
-          cause: err,
-        },
-      );
+      const e = isDrError(err, 'STATUS_LISTEN_FAILED')
+        ? err
+        : new DrError(
+            'STATUS_LISTEN_FAILED',
+            `cannot listen on ${config.listenAddress}:${config.port}: ${String(err)}`,
+            { cause: err },
+          );
       this.listenAttempts += 1;
       const delayMs = Math.min(RETRY_LISTEN_MAX_MS, 1_000 * 2 ** Math.min(this.listenAttempts, 6));
       logger.error({ err: e, retryInMs: delayMs }, 'status page not listening; retrying');
       if (this.abort.signal.aborted) return;
       this.listenRetry = setTimeout(() => void this.listen(), delayMs);
     }
+  }
+
+  /** Logs the certificate now in use, with a warning when it has expired or is about to. */
+  private certificateInUse(files: { subject: string; notAfter: Date; names: string }): void {
+    const { logger, clock } = this.deps;
+    const left = files.notAfter.getTime() - clock.nowMs();
+    const info = { subject: files.subject, names: files.names, notAfter: files.notAfter.toISOString() };
+    if (left <= 0) logger.warn(info, 'the certificate has expired: browsers will warn; renew it');
+    else if (left < EXPIRY_WARNING_MS)
+      logger.warn({ ...info, daysLeft: Math.floor(left / 86_400_000) }, 'the certificate expires soon');
+    else logger.info(info, 'certificate in use');
+  }
+
+  /**
+   * A renewed certificate (its files changed) applies to new connections without a restart. Files that
+   * turn unusable keep the certificate in force: unlike a token, an old certificate opens nothing.
+   */
+  private reloadCertificate(): void {
+    const tls = this.config.tls;
+    if (tls === null || this.server === undefined || this.server.scheme !== 'https') return;
+    const files = readTlsFiles(tls);
+    if (!files.ok) {
+      if (this.tlsMtimeMs !== -1)
+        this.deps.logger.error(
+          { problem: files.problem },
+          'certificate files unusable: the certificate in force stays',
+        );
+      this.tlsMtimeMs = -1;
+      return;
+    }
+    if (files.mtimeMs === this.tlsMtimeMs) return;
+    this.server.replaceCertificate(files);
+    this.tlsMtimeMs = files.mtimeMs;
+    this.deps.logger.info(
+      { certPath: tls.certPath },
+      'certificate files changed: the new certificate applies',
+    );
+    this.certificateInUse(files);
   }
 
   async applyConfig(config: Readonly<StatusConfig>): Promise<void> {
@@ -220,7 +280,8 @@ export class StatusService implements RunningService<StatusConfig> {
       previous.listenAddress !== config.listenAddress ||
       previous.port !== config.port ||
       previous.maxClients !== config.maxClients ||
-      previous.pushIntervalMs !== config.pushIntervalMs;
+      previous.pushIntervalMs !== config.pushIntervalMs ||
+      JSON.stringify(previous.tls) !== JSON.stringify(config.tls);
     if (relisten) {
       clearTimeout(this.listenRetry);
       await this.server?.close();

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { checkAccess, SESSION_COOKIE } from '../auth';
 import type { StatusPage } from './page';
@@ -19,6 +20,8 @@ export interface StatusHttpOptions {
   readonly pushIntervalMs: () => number;
   readonly maxClients: number;
   readonly onError: (err: Error) => void;
+  /** HTTPS with this certificate chain and key (PEM); plain HTTP when absent. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | undefined;
 }
 
 const MAX_URL_CHARS = 2_048;
@@ -40,14 +43,21 @@ interface Stream {
 }
 
 export class StatusHttpServer {
-  private readonly server: Server;
+  private readonly server: Server | TlsServer;
   private readonly streams = new Set<Stream>();
 
   private constructor(private readonly options: StatusHttpOptions) {
-    this.server = createServer(
-      { maxHeaderSize: 8_192, requestTimeout: 15_000, headersTimeout: 10_000 },
-      (req, res) => this.handle(req, res),
-    );
+    const limits = { maxHeaderSize: 8_192, requestTimeout: 15_000, headersTimeout: 10_000 };
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
+    this.server =
+      options.tls === undefined
+        ? createServer(limits, handler)
+        : createTlsServer(
+            // TLS 1.2 at least; Node's default ciphers. A failed handshake (plain HTTP on this port,
+            // a client that does not trust the certificate) only closes that connection.
+            { ...limits, cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' },
+            handler,
+          );
     this.server.keepAliveTimeout = 5_000;
     this.server.maxConnections = options.maxClients * 4;
     this.server.on('clientError', (_err, socket) => socket.destroy());
@@ -69,6 +79,18 @@ export class StatusHttpServer {
   get address(): { host: string; port: number } {
     const a = this.server.address() as AddressInfo;
     return { host: a.address, port: a.port };
+  }
+
+  /** http or https. */
+  get scheme(): 'http' | 'https' {
+    return this.options.tls === undefined ? 'http' : 'https';
+  }
+
+  /** A renewed certificate for new connections (open ones keep theirs); false on plain HTTP. */
+  replaceCertificate(tls: { readonly cert: Buffer; readonly key: Buffer }): boolean {
+    if (!('setSecureContext' in this.server)) return false;
+    this.server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
+    return true;
   }
 
   get openStreams(): number {
@@ -132,7 +154,13 @@ export class StatusHttpServer {
         this.send(res, 401, { ...text, 'WWW-Authenticate': 'Bearer' }, 'unauthorized\n', head);
         return;
       case 'wrong-host':
-        this.send(res, 421, text, 'open this page as http://127.0.0.1 or http://localhost\n', head);
+        this.send(
+          res,
+          421,
+          text,
+          `open this page as ${this.scheme}://127.0.0.1 or ${this.scheme}://localhost\n`,
+          head,
+        );
         return;
       case 'set-session': {
         // The token leaves the address bar (and the browser's history) at once.
@@ -144,7 +172,8 @@ export class StatusHttpServer {
           {
             ...text,
             Location: `${url.pathname}${rest === '' ? '' : `?${rest}`}`,
-            'Set-Cookie': `${SESSION_COOKIE}=${verdict.cookie}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200`,
+            // Secure under HTTPS: the browser then never sends the session over plain HTTP.
+            'Set-Cookie': `${SESSION_COOKIE}=${verdict.cookie}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200${this.scheme === 'https' ? '; Secure' : ''}`,
           },
           'see other\n',
           head,

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isLoopback } from '../auth';
 import type { StatusConfig } from '../config';
+import { tlsProblems } from './tls-files';
 
 export const MIN_TOKEN_CHARS = 16;
 const MAX_TOKEN_FILE_BYTES = 4_096;
@@ -52,16 +53,21 @@ export function readTokenFile(path: string): TokenFile {
 }
 
 /**
- * What keeps a configuration from starting: a listener beyond loopback without a token, and a token
- * file that is missing, too open or too short. Run at start and for every proposed deployment.
+ * What keeps a configuration from starting: a listener beyond loopback without a token, a token file
+ * that is missing, too open or too short, and certificate files that are unusable (missing, a key
+ * others can read or that is not the certificate's). Run at start and for every proposed deployment.
  */
-export function accessProblems(config: Pick<StatusConfig, 'listenAddress' | 'tokenPath'>): string[] {
+export function accessProblems(
+  config: Pick<StatusConfig, 'listenAddress' | 'tokenPath'> & Partial<Pick<StatusConfig, 'tls'>>,
+): string[] {
+  const tls = tlsProblems(config.tls ?? null);
   if (config.tokenPath === null)
     return isLoopback(config.listenAddress)
-      ? []
+      ? tls
       : [
           `listenAddress ${config.listenAddress} is not loopback: set tokenPath to a token file (mode 0600) or listen on 127.0.0.1`,
+          ...tls,
         ];
   const file = readTokenFile(config.tokenPath);
-  return file.ok ? [] : [file.problem];
+  return file.ok ? tls : [file.problem, ...tls];
 }

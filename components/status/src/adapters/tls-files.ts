@@ -1,0 +1,109 @@
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import type { StatusConfig } from '../config';
+
+/** A PEM chain or key larger than this is not one. */
+const MAX_PEM_BYTES = 64 * 1024;
+
+export type TlsSettings = NonNullable<StatusConfig['tls']>;
+
+export type TlsFiles =
+  | {
+      readonly ok: true;
+      readonly cert: Buffer;
+      readonly key: Buffer;
+      /** The later of the two files' modification times: a renewal changes it. */
+      readonly mtimeMs: number;
+      readonly subject: string;
+      readonly notAfter: Date;
+      /** The names and addresses the certificate is valid for (its subjectAltName). */
+      readonly names: string;
+    }
+  | { readonly ok: false; readonly problem: string };
+
+function readPem(
+  path: string,
+  what: string,
+  ownerOnly: boolean,
+): { ok: true; pem: Buffer; mtimeMs: number } | { ok: false; problem: string } {
+  let mode: number;
+  let size: number;
+  let mtimeMs: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) return { ok: false, problem: `tls.${what} ${path} is not a file` };
+    ({ mode, size, mtimeMs } = st);
+  } catch (err) {
+    return {
+      ok: false,
+      problem: `tls.${what} ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    };
+  }
+  if (ownerOnly && (mode & 0o077) !== 0)
+    return {
+      ok: false,
+      problem: `tls.${what} ${path} is readable by others (mode ${(mode & 0o777).toString(8)}): chmod 600 it`,
+    };
+  if (size > MAX_PEM_BYTES) return { ok: false, problem: `tls.${what} ${path} is larger than a PEM file` };
+  try {
+    return { ok: true, pem: readFileSync(path), mtimeMs };
+  } catch (err) {
+    return {
+      ok: false,
+      problem: `tls.${what} ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    };
+  }
+}
+
+/**
+ * The page's certificate (PEM, the server's first, then any intermediates) and its private key (PEM,
+ * unencrypted, readable by the component's user only, like the token: a key others can read protects
+ * nothing). They must belong together. Problems name the files, never the key's contents. An expired
+ * certificate is not a problem here: the page keeps serving (a browser can still be told to go on)
+ * and the service warns.
+ */
+export function readTlsFiles(tls: TlsSettings): TlsFiles {
+  const cert = readPem(tls.certPath, 'certPath', false);
+  if (!cert.ok) return cert;
+  const key = readPem(tls.keyPath, 'keyPath', true);
+  if (!key.ok) return key;
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert.pem);
+  } catch {
+    return { ok: false, problem: `tls.certPath ${tls.certPath} holds no PEM certificate` };
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key.pem);
+  } catch (err) {
+    const encrypted = /passphrase|encrypted/i.test(String(err)) || key.pem.includes('ENCRYPTED');
+    return {
+      ok: false,
+      problem: encrypted
+        ? `tls.keyPath ${tls.keyPath} is encrypted: the page cannot ask for a passphrase; store the key unencrypted with mode 0600`
+        : `tls.keyPath ${tls.keyPath} holds no PEM private key`,
+    };
+  }
+  if (!x509.checkPrivateKey(privateKey))
+    return {
+      ok: false,
+      problem: `tls.keyPath ${tls.keyPath} is not the key of the certificate in ${tls.certPath}`,
+    };
+  return {
+    ok: true,
+    cert: cert.pem,
+    key: key.pem,
+    mtimeMs: Math.max(cert.mtimeMs, key.mtimeMs),
+    subject: x509.subject.replace(/\n/g, ', '),
+    notAfter: new Date(x509.validTo),
+    names: x509.subjectAltName ?? '',
+  };
+}
+
+/** What keeps a TLS configuration from starting (nothing when TLS is off). */
+export function tlsProblems(tls: StatusConfig['tls']): string[] {
+  if (tls === null) return [];
+  const files = readTlsFiles(tls);
+  return files.ok ? [] : [files.problem];
+}
