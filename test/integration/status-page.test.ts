@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -212,11 +212,15 @@ async function waitForText(page: Page, selector: string, expected: RegExp, what:
       const first = makePki(dir, 'first', [], [address]);
       const certPath = join(dir, 'status.pem');
       const keyPath = join(dir, 'status.key');
+      // As the docs say to renew: each file written beside its place and renamed over it.
       const install = (pki: Pki): void => {
-        copyFileSync(pki.serverCert, certPath);
-        copyFileSync(pki.serverKey, keyPath);
-        chmodSync(keyPath, 0o600);
+        copyFileSync(pki.serverKey, `${keyPath}.new`);
+        chmodSync(`${keyPath}.new`, 0o600);
+        copyFileSync(pki.serverCert, `${certPath}.new`);
+        renameSync(`${keyPath}.new`, keyPath);
+        renameSync(`${certPath}.new`, certPath);
       };
+      const log = (): string => readFileSync((gw as LocalGateway).launcher.logPath(STATUS), 'utf8');
       install(first);
       gw = await localGateway(dir, {
         [STATUS]: {
@@ -232,6 +236,8 @@ async function waitForText(page: Page, selector: string, expected: RegExp, what:
       await gw.launcher.waitForState(STATUS, 'RUNNING', 60_000);
       const url = await statusPageUrl(gw.launcher.logPath(STATUS));
       expect(new URL(url)).toMatchObject({ protocol: 'https:', hostname: address });
+      // The test certificates are valid for two days: inside the 14 days' warning.
+      expect(log()).toContain('the certificate expires soon');
       const auth = { Authorization: `Bearer ${TOKEN}` };
       // Verified as a browser would: the chain to the CA and the address in the certificate.
       expect((await getTls(`${url}api/status`, first.caCert, auth)).status).toBe(200);
@@ -261,10 +267,19 @@ async function waitForText(page: Page, selector: string, expected: RegExp, what:
         await new Promise((r) => setTimeout(r, 500));
       }
       expect(answered).toBe(200);
-      await expect(getTls(`${url}api/status`, first.caCert, auth)).rejects.toThrow();
-      expect(readFileSync(gw.launcher.logPath(STATUS), 'utf8')).toContain(
-        'certificate files changed: the new certificate applies',
+      await expect(getTls(`${url}api/status`, first.caCert, auth)).rejects.toThrow(
+        /unable to verify|self-signed|certificate/i,
       );
+      expect(log()).toContain('certificate files changed: the new certificate applies');
+
+      // Files that turn unusable (a key others can read) leave the certificate in force.
+      chmodSync(keyPath, 0o644);
+      const said = Date.now() + 30_000;
+      while (!log().includes('certificate files unusable') && Date.now() < said)
+        await new Promise((r) => setTimeout(r, 250));
+      expect(log()).toContain('tls.keyPath');
+      expect(log()).toContain('certificate files unusable: the certificate in force stays');
+      expect((await getTls(`${url}api/status`, renewed.caCert, auth)).status).toBe(200);
     });
   });
 });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { accessProblems } from '../../components/status/src/adapters/token-file';
 import { readTlsFiles } from '../../components/status/src/adapters/tls-files';
@@ -27,6 +27,28 @@ describe("the status page's certificate files", () => {
     expect(files.names).toContain('IP Address:192.168.50.7');
     expect(files.notAfter.getTime()).toBeGreaterThan(Date.now());
     expect(files.cert.toString()).toContain('BEGIN CERTIFICATE');
+  });
+
+  it('tells a renewal by the contents, not by the modification time', () => {
+    const tls = { certPath: join(dir, 'page.pem'), keyPath: join(dir, 'page.key') };
+    const install = (from: Pki): void => {
+      copyFileSync(from.serverCert, tls.certPath);
+      copyFileSync(from.serverKey, tls.keyPath);
+      chmodSync(tls.keyPath, 0o600);
+    };
+    const fingerprint = (): string => {
+      const files = readTlsFiles(tls);
+      if (!files.ok) throw new Error(files.problem);
+      return files.fingerprint;
+    };
+    install(pki);
+    const first = fingerprint();
+    expect(fingerprint()).toBe(first);
+    install(other);
+    const when = new Date('2026-01-01T00:00:00Z');
+    utimesSync(tls.certPath, when, when);
+    utimesSync(tls.keyPath, when, when);
+    expect(fingerprint()).not.toBe(first);
   });
 
   it.each([
@@ -80,6 +102,16 @@ describe("the status page's certificate files", () => {
         return { certPath: cert, keyPath: pki.serverKey };
       },
       /holds no PEM certificate/,
+    ],
+    [
+      'a chain whose second certificate is cut off (a renewal caught half-written)',
+      () => {
+        const cert = join(dir, 'cut.pem');
+        const pem = readFileSync(pki.serverCert, 'utf8');
+        writeFileSync(cert, `${pem}${pem.slice(0, Math.floor(pem.length / 2))}`);
+        return { certPath: cert, keyPath: pki.serverKey };
+      },
+      /do not load as a TLS certificate chain/,
     ],
     [
       'a key file that holds none',

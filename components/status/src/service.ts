@@ -14,7 +14,7 @@ import { diskUnder } from './adapters/disk';
 import { StatusHttpServer } from './adapters/http-server';
 import { assetsDir, buildPage, type StatusPage } from './adapters/page';
 import { readTokenFile } from './adapters/token-file';
-import { readTlsFiles } from './adapters/tls-files';
+import { readTlsFiles, type TlsSettings } from './adapters/tls-files';
 import { isLoopback } from './auth';
 import type { StatusConfig } from './config';
 import { StatusModel, WATCHED, type DocumentKind, type WatchedComponent } from './core/status-model';
@@ -30,6 +30,8 @@ const INTERVAL_KEY: Readonly<Record<WatchedComponent, string>> = {
 const RETRY_LISTEN_MAX_MS = 60_000;
 /** A certificate this close to its end is warned about at every start and renewal. */
 const EXPIRY_WARNING_MS = 14 * 86_400_000;
+/** And warned about again this often while it is. */
+const EXPIRY_REPEAT_MS = 86_400_000;
 
 /**
  * The status page: subscribes to the suite's documents (and nothing else: it publishes nothing and
@@ -47,8 +49,18 @@ export class StatusService implements RunningService<StatusConfig> {
   private readonly loops: Promise<void>[] = [];
   private listenRetry: NodeJS.Timeout | undefined;
   private listenAttempts = 0;
-  /** The modification time of the certificate files in use (to notice a renewal); 0 on plain HTTP. */
-  private tlsMtimeMs = 0;
+  /** The certificate in use and the files it came from; null on plain HTTP. */
+  private cert: {
+    readonly files: TlsSettings;
+    readonly fingerprint: string;
+    readonly subject: string;
+    readonly names: string;
+    readonly notAfter: Date;
+    /** When its expiry was last warned about. */
+    warnedAtMs: number;
+  } | null = null;
+  /** Its files were found unusable (said once until they change). */
+  private certFilesUnusable = false;
 
   static async start(deps: ComponentDeps<StatusConfig>): Promise<StatusService> {
     const service = new StatusService(deps);
@@ -130,6 +142,7 @@ export class StatusService implements RunningService<StatusConfig> {
     const { runtime, clock, logger } = this.deps;
     if (this.config.tokenPath !== null) this.loadToken();
     this.reloadCertificate();
+    this.checkExpiry(false);
     let storePath: string = DEFAULT_STORE_PATH;
     for (const name of WATCHED) {
       try {
@@ -182,9 +195,13 @@ export class StatusService implements RunningService<StatusConfig> {
         const files = readTlsFiles(config.tls);
         if (!files.ok) throw new DrError('STATUS_LISTEN_FAILED', files.problem);
         tls = { cert: files.cert, key: files.key };
-        this.tlsMtimeMs = files.mtimeMs;
-        this.certificateInUse(files);
-      } else this.tlsMtimeMs = 0;
+        // Said once per certificate, not again on every retry of a taken port.
+        if (this.cert?.fingerprint !== files.fingerprint) {
+          this.cert = { ...files, files: config.tls, warnedAtMs: Number.NEGATIVE_INFINITY };
+          this.checkExpiry(true);
+        } else this.cert = { ...this.cert, files: config.tls };
+        this.certFilesUnusable = false;
+      } else this.cert = null;
       this.server = await StatusHttpServer.listen({
         host: config.listenAddress,
         port: config.port,
@@ -227,42 +244,62 @@ export class StatusService implements RunningService<StatusConfig> {
     }
   }
 
-  /** Logs the certificate now in use, with a warning when it has expired or is about to. */
-  private certificateInUse(files: { subject: string; notAfter: Date; names: string }): void {
+  /**
+   * A certificate that has expired or will within 14 days is warned about when it comes into use and
+   * then once a day; `announce` also logs one that is fine (when it comes into use).
+   */
+  private checkExpiry(announce: boolean): void {
+    const cert = this.cert;
+    if (cert === null) return;
     const { logger, clock } = this.deps;
-    const left = files.notAfter.getTime() - clock.nowMs();
-    const info = { subject: files.subject, names: files.names, notAfter: files.notAfter.toISOString() };
+    const now = clock.nowMs();
+    const left = cert.notAfter.getTime() - now;
+    const info = { subject: cert.subject, names: cert.names, notAfter: cert.notAfter.toISOString() };
+    if (left >= EXPIRY_WARNING_MS) {
+      if (announce) logger.info(info, 'certificate in use');
+      return;
+    }
+    if (now - cert.warnedAtMs < EXPIRY_REPEAT_MS) return;
+    cert.warnedAtMs = now;
     if (left <= 0) logger.warn(info, 'the certificate has expired: browsers will warn; renew it');
-    else if (left < EXPIRY_WARNING_MS)
-      logger.warn({ ...info, daysLeft: Math.floor(left / 86_400_000) }, 'the certificate expires soon');
-    else logger.info(info, 'certificate in use');
+    else logger.warn({ ...info, daysLeft: Math.floor(left / 86_400_000) }, 'the certificate expires soon');
   }
 
   /**
-   * A renewed certificate (its files changed) applies to new connections without a restart. Files that
-   * turn unusable keep the certificate in force: unlike a token, an old certificate opens nothing.
+   * A renewed certificate (its files' contents changed) applies to new connections without a restart.
+   * Files that turn unusable keep the certificate in force: unlike a token, an old certificate opens
+   * nothing. The files are those the server was started with, until a new configuration restarts it.
    */
   private reloadCertificate(): void {
-    const tls = this.config.tls;
-    if (tls === null || this.server === undefined || this.server.scheme !== 'https') return;
-    const files = readTlsFiles(tls);
+    const cert = this.cert;
+    if (cert === null || this.server === undefined || this.server.scheme !== 'https') return;
+    const unusable = (problem: string): void => {
+      if (!this.certFilesUnusable)
+        this.deps.logger.error({ problem }, 'certificate files unusable: the certificate in force stays');
+      this.certFilesUnusable = true;
+    };
+    const files = readTlsFiles(cert.files);
     if (!files.ok) {
-      if (this.tlsMtimeMs !== -1)
-        this.deps.logger.error(
-          { problem: files.problem },
-          'certificate files unusable: the certificate in force stays',
-        );
-      this.tlsMtimeMs = -1;
+      unusable(files.problem);
       return;
     }
-    if (files.mtimeMs === this.tlsMtimeMs) return;
-    this.server.replaceCertificate(files);
-    this.tlsMtimeMs = files.mtimeMs;
+    if (files.fingerprint === cert.fingerprint) {
+      this.certFilesUnusable = false;
+      return;
+    }
+    try {
+      this.server.replaceCertificate(files);
+    } catch (err) {
+      unusable(`${cert.files.certPath}: ${String(err)}`);
+      return;
+    }
+    this.certFilesUnusable = false;
+    this.cert = { ...files, files: cert.files, warnedAtMs: Number.NEGATIVE_INFINITY };
     this.deps.logger.info(
-      { certPath: tls.certPath },
+      { certPath: cert.files.certPath },
       'certificate files changed: the new certificate applies',
     );
-    this.certificateInUse(files);
+    this.checkExpiry(true);
   }
 
   async applyConfig(config: Readonly<StatusConfig>): Promise<void> {

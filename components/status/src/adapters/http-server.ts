@@ -3,6 +3,7 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import type { AddressInfo } from 'node:net';
 import { checkAccess, SESSION_COOKIE } from '../auth';
 import type { StatusPage } from './page';
+import { TLS_MIN_VERSION } from './tls-files';
 
 /**
  * The page's HTTP side, on node:http: GET and HEAD only (nothing can be changed through it), the page,
@@ -55,7 +56,15 @@ export class StatusHttpServer {
         : createTlsServer(
             // TLS 1.2 at least; Node's default ciphers. A failed handshake (plain HTTP on this port,
             // a client that does not trust the certificate) only closes that connection.
-            { ...limits, cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' },
+            // A handshake must finish within 10 s: connections still shaking hands count towards
+            // maxConnections, so slow ones must not hold the page.
+            {
+              ...limits,
+              cert: options.tls.cert,
+              key: options.tls.key,
+              minVersion: TLS_MIN_VERSION,
+              handshakeTimeout: 10_000,
+            },
             handler,
           );
     this.server.keepAliveTimeout = 5_000;
@@ -86,10 +95,13 @@ export class StatusHttpServer {
     return this.options.tls === undefined ? 'http' : 'https';
   }
 
-  /** A renewed certificate for new connections (open ones keep theirs); false on plain HTTP. */
+  /**
+   * A renewed certificate for new connections (open ones keep theirs); false on plain HTTP. Throws,
+   * keeping the certificate in force, when the new one does not load.
+   */
   replaceCertificate(tls: { readonly cert: Buffer; readonly key: Buffer }): boolean {
     if (!('setSecureContext' in this.server)) return false;
-    this.server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
+    this.server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: TLS_MIN_VERSION });
     return true;
   }
 

@@ -1,6 +1,10 @@
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import type { StatusConfig } from '../config';
+
+/** The oldest TLS version the page speaks. */
+export const TLS_MIN_VERSION = 'TLSv1.2';
 
 /** A PEM chain or key larger than this is not one. */
 const MAX_PEM_BYTES = 64 * 1024;
@@ -12,8 +16,8 @@ export type TlsFiles =
       readonly ok: true;
       readonly cert: Buffer;
       readonly key: Buffer;
-      /** The later of the two files' modification times: a renewal changes it. */
-      readonly mtimeMs: number;
+      /** A digest of both files' bytes: a renewal changes it, however the files were copied. */
+      readonly fingerprint: string;
       readonly subject: string;
       readonly notAfter: Date;
       /** The names and addresses the certificate is valid for (its subjectAltName). */
@@ -25,14 +29,13 @@ function readPem(
   path: string,
   what: string,
   ownerOnly: boolean,
-): { ok: true; pem: Buffer; mtimeMs: number } | { ok: false; problem: string } {
+): { ok: true; pem: Buffer } | { ok: false; problem: string } {
   let mode: number;
   let size: number;
-  let mtimeMs: number;
   try {
     const st = statSync(path);
     if (!st.isFile()) return { ok: false, problem: `tls.${what} ${path} is not a file` };
-    ({ mode, size, mtimeMs } = st);
+    ({ mode, size } = st);
   } catch (err) {
     return {
       ok: false,
@@ -46,7 +49,7 @@ function readPem(
     };
   if (size > MAX_PEM_BYTES) return { ok: false, problem: `tls.${what} ${path} is larger than a PEM file` };
   try {
-    return { ok: true, pem: readFileSync(path), mtimeMs };
+    return { ok: true, pem: readFileSync(path) };
   } catch (err) {
     return {
       ok: false,
@@ -58,7 +61,9 @@ function readPem(
 /**
  * The page's certificate (PEM, the server's first, then any intermediates) and its private key (PEM,
  * unencrypted, readable by the component's user only, like the token: a key others can read protects
- * nothing). They must belong together. Problems name the files, never the key's contents. An expired
+ * nothing). They must belong together, and the whole chain must load as TLS will load it (a renewal
+ * caught half-written fails here, not in the server). Problems name the files, never the key's
+ * contents. An expired
  * certificate is not a problem here: the page keeps serving (a browser can still be told to go on)
  * and the service warns.
  */
@@ -90,11 +95,19 @@ export function readTlsFiles(tls: TlsSettings): TlsFiles {
       ok: false,
       problem: `tls.keyPath ${tls.keyPath} is not the key of the certificate in ${tls.certPath}`,
     };
+  try {
+    createSecureContext({ cert: cert.pem, key: key.pem, minVersion: TLS_MIN_VERSION });
+  } catch (err) {
+    return {
+      ok: false,
+      problem: `tls.certPath ${tls.certPath} and tls.keyPath ${tls.keyPath} do not load as a TLS certificate chain (${(err as Error).message.replace(/^error:[0-9A-F]+:/i, '')})`,
+    };
+  }
   return {
     ok: true,
     cert: cert.pem,
     key: key.pem,
-    mtimeMs: Math.max(cert.mtimeMs, key.mtimeMs),
+    fingerprint: createHash('sha256').update(cert.pem).update('\0').update(key.pem).digest('hex'),
     subject: x509.subject.replace(/\n/g, ', '),
     notAfter: new Date(x509.validTo),
     names: x509.subjectAltName ?? '',
