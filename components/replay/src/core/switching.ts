@@ -110,7 +110,8 @@ export function rescue(acc: Acc, region: string, nowMs: number): void {
     region,
     to: acc.state.active,
     resentRecords: resent,
-    releasedRecords: released.length,
+    releasedEnvelopes: released.length,
+    releasedRecords,
   });
 }
 
