@@ -12,7 +12,8 @@
  * better-sqlite3 has no aarch64 binary in its package: it is compiled for the target, either given
  * (`--sqlite-arm64`) or cross-compiled here with g++-aarch64-linux-gnu and node-gyp against this Node's
  * headers. Output: build/artifacts/<name>-<platform>.zip (the names the recipes' manifests use) and
- * build/size-report.json (never under greengrass-build/, which gdk empties: see build-paths.ts).
+ * build/size-report.json (never under greengrass-build/, which gdk empties: see build-paths.ts), and each
+ * bundle's source map, kept out of the zips, in build/sourcemaps/<component>/<version>/ (scripts/stack.ts).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import {
@@ -26,10 +27,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { arch } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { argValue } from '../dev/args';
 import { ARTIFACTS_VERSION_FILE, BUILD_DIR } from './build-paths';
+import { sourceMapPath } from './stack';
 import { buildCacheDir } from '../shared/src/runtime/host/native-addon';
 import { loadRecipe } from '../shared/src/runtime/host/recipe';
 import {
@@ -53,6 +56,23 @@ const INSTALL_ONLY = new Set(['prebuild-install', 'adm-zip', 'global-agent']);
 function fail(line: string): never {
   console.error(line);
   process.exit(1);
+}
+
+/**
+ * Moves the bundle's source map out of the zip's folder to `to` (scripts/stack.ts reads it): its sources
+ * named from the project root, and the SHA-256 of the bundle it maps. Returns that digest.
+ */
+function keepSourceMap(stage: string, to: string): string {
+  const bundle = readFileSync(join(stage, 'main.js'));
+  const sha256 = createHash('sha256').update(bundle).digest('hex');
+  const from = join(stage, 'main.js.map');
+  const map = JSON.parse(readFileSync(from, 'utf8')) as { sources: string[] } & Record<string, unknown>;
+  map.sources = map.sources.map((s) => relative(ROOT, resolve(stage, s)));
+  map['x_bundleSha256'] = sha256;
+  mkdirSync(dirname(to), { recursive: true });
+  writeFileSync(to, JSON.stringify(map));
+  rmSync(from);
+  return sha256;
 }
 
 function dirSize(path: string): number {
@@ -263,9 +283,15 @@ export async function buildComponents(
         mkdirSync(stage, { recursive: true });
         const result = await build({
           ...bundleOptions(join(ROOT, 'components', name, 'src', 'main.ts'), join(stage, 'main.js')),
-          sourcemap: false,
+          // Written beside the bundle without a reference from it, then moved out of the zip.
+          sourcemap: 'external',
+          sourcesContent: false,
           metafile: true,
         });
+        const bundleSha256 = keepSourceMap(
+          stage,
+          sourceMapPath(join(outDir, 'sourcemaps'), recipe.ComponentName, recipe.ComponentVersion, artifact),
+        );
         const natives = nativesImported(result.metafile);
         for (const pkg of runtimeClosure(natives)) {
           const dest = join(stage, 'node_modules', pkg);
@@ -286,6 +312,7 @@ export async function buildComponents(
           platform,
           abiBound: natives.includes('better-sqlite3'),
           glibc: requiredGlibc(stage),
+          bundleSha256,
         });
         copyFilesBesideBundle(join(ROOT, 'components', name), stage);
         const zip = join(outDir, 'artifacts', `${artifact}.zip`);
@@ -339,7 +366,9 @@ if (require.main === module) {
         console.log(
           `${b.component.padEnd(26)}${b.platform.padEnd(10)}${mb(b.zipBytes)}  ${mb(b.unpackedBytes)}       ${b.nativePackages.join(', ')}`,
         );
-      console.log(`wrote ${join(out, 'artifacts')} and ${join(out, 'size-report.json')}`);
+      console.log(
+        `wrote ${join(out, 'artifacts')}, ${join(out, 'size-report.json')} and the source maps in ${join(out, 'sourcemaps')} (npm run stack)`,
+      );
     })
     .catch((err: unknown) => fail(`build: ${err instanceof Error ? err.message : String(err)}`));
 }

@@ -1,8 +1,12 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { buildComponents, type BuiltArtifact, type Platform } from '../../scripts/build-components';
+import { sourceMapPath, stackDecoder } from '../../scripts/stack';
+import { componentOfArtifact } from '../../shared/src/runtime/host/local-artifacts';
+import { loadRecipe } from '../../shared/src/runtime/host/recipe';
 import { ComponentLauncher } from '../../shared/src/runtime/host/launcher';
 import { REPO_ROOT } from '../support/child';
 import { captureLogger, startHost } from '../support/ipc';
@@ -64,6 +68,57 @@ describe('built artifacts', () => {
     const inference = built.find((b) => b.component === 'com.edgedr.Inference');
     expect(inference?.nativePackages).toEqual(['aws-crt', 'onnxruntime-node']);
     expect(execFileSync('unzip', ['-Z1', inference!.zip]).toString()).toContain('models/default.onnx');
+  });
+
+  it("keeps each bundle's source map out of its zip, and maps a gateway's stack trace back to the source", () => {
+    const maps = join(out, 'sourcemaps');
+    for (const b of built) {
+      const artifact = basename(b.zip, '.zip');
+      expect(execFileSync('unzip', ['-Z1', b.zip]).toString().split('\n')).not.toContain('main.js.map');
+      const bundle = execFileSync('unzip', ['-p', b.zip, 'main.js'], { maxBuffer: 64 * 1024 * 1024 });
+      const sha256 = createHash('sha256').update(bundle).digest('hex');
+      const info = JSON.parse(execFileSync('unzip', ['-p', b.zip, 'build-info.json']).toString()) as {
+        bundleSha256: string;
+      };
+      expect(info.bundleSha256).toBe(sha256);
+      const version = loadRecipe(join(REPO_ROOT, 'recipes', `${b.component}.yaml`)).ComponentVersion;
+      const map = JSON.parse(readFileSync(sourceMapPath(maps, b.component, version, artifact), 'utf8')) as {
+        x_bundleSha256: string;
+        sources: string[];
+      };
+      expect(map.x_bundleSha256).toBe(sha256);
+      expect(map.sources).toContain(`components/${componentOfArtifact(artifact)}/src/main.ts`);
+    }
+
+    // A real fault: the Status bundle unpacked where the nucleus puts it, started outside Greengrass.
+    const status = built.find((b) => b.component === 'com.edgedr.Status')!;
+    const artifact = basename(status.zip, '.zip');
+    const version = loadRecipe(join(REPO_ROOT, 'recipes', 'com.edgedr.Status.yaml')).ComponentVersion;
+    const dir = join(tempDir(), 'packages', 'artifacts-unarchived', status.component, version, artifact);
+    mkdirSync(dir, { recursive: true });
+    execFileSync('unzip', ['-q', status.zip, '-d', dir]);
+    const run = spawnSync(process.execPath, [join(dir, 'main.js')], {
+      env: { PATH: process.env['PATH'] ?? '' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(1);
+    const log = `${run.stdout}${run.stderr}`;
+    expect(log).toMatch(new RegExp(`${artifact}/main\\.js:\\d+:\\d+`));
+    const decoder = stackDecoder(maps);
+    const decoded = decoder.decode(log);
+    expect(decoder.unmapped).toEqual([]);
+    // The frame of the throw, at the line of the source that throws.
+    const source = readFileSync(join(REPO_ROOT, 'shared/src/runtime/greengrass-ipc-runtime.ts'), 'utf8');
+    const line =
+      source
+        .split('\n')
+        .findIndex((l) => l.includes('is not set: is this process running under Greengrass?')) + 1;
+    expect(decoded).toContain(`shared/src/runtime/greengrass-ipc-runtime.ts:${line}:`);
+    expect(decoded).toMatch(
+      /components\/status\/src\/main\.ts:\d+:\d+ \[status-(amd64|aarch64)\/main\.js:\d+:\d+\]/,
+    );
+    expect(JSON.parse(decoded.split('\n')[0]!)).toMatchObject({ msg: 'stopping after a fatal fault' });
   });
 
   it('runs every component from its unpacked zip under the local IPC host, with nothing but Node', async () => {

@@ -115,6 +115,8 @@ export interface BuildInfo {
   readonly abiBound: boolean;
   /** The newest glibc symbol version its native binaries need. */
   readonly glibc: string | null;
+  /** SHA-256 of main.js: names the source map kept aside for it (scripts/stack.ts). */
+  readonly bundleSha256?: string;
 }
 
 /** Writes `build-info.json` and the Install check beside a component's bundle. */
