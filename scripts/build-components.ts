@@ -58,20 +58,31 @@ function fail(line: string): never {
   process.exit(1);
 }
 
+/** Maps kept per artifact and version: rebuilds of one version keep the last few. */
+const MAPS_KEPT_PER_VERSION = 5;
+
 /**
- * Moves the bundle's source map out of the zip's folder to `to` (scripts/stack.ts reads it): its sources
- * named from the project root, and the SHA-256 of the bundle it maps. Returns that digest.
+ * Moves the bundle's source map out of the zip's folder to where `to` names it by the bundle's SHA-256
+ * (scripts/stack.ts reads it), its sources named from the project root. Returns that digest.
  */
-function keepSourceMap(stage: string, to: string): string {
+function keepSourceMap(stage: string, to: (sha256: string) => string): string {
   const bundle = readFileSync(join(stage, 'main.js'));
   const sha256 = createHash('sha256').update(bundle).digest('hex');
   const from = join(stage, 'main.js.map');
   const map = JSON.parse(readFileSync(from, 'utf8')) as { sources: string[] } & Record<string, unknown>;
   map.sources = map.sources.map((s) => relative(ROOT, resolve(stage, s)));
   map['x_bundleSha256'] = sha256;
-  mkdirSync(dirname(to), { recursive: true });
-  writeFileSync(to, JSON.stringify(map));
+  const path = to(sha256);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(map));
   rmSync(from);
+  // Older builds of this version beyond the last few go.
+  const prefix = basename(path).slice(0, -`${sha256}.js.map`.length);
+  const older = readdirSync(dirname(path))
+    .filter((f) => f.startsWith(prefix) && f.endsWith('.js.map') && f !== basename(path))
+    .map((f) => ({ f, mtimeMs: statSync(join(dirname(path), f)).mtimeMs }))
+    .sort((a, b) => b.mtimeMs - a.mtimeMs);
+  for (const { f } of older.slice(MAPS_KEPT_PER_VERSION - 1)) rmSync(join(dirname(path), f));
   return sha256;
 }
 
@@ -288,9 +299,14 @@ export async function buildComponents(
           sourcesContent: false,
           metafile: true,
         });
-        const bundleSha256 = keepSourceMap(
-          stage,
-          sourceMapPath(join(outDir, 'sourcemaps'), recipe.ComponentName, recipe.ComponentVersion, artifact),
+        const bundleSha256 = keepSourceMap(stage, (sha256) =>
+          sourceMapPath(
+            join(outDir, 'sourcemaps'),
+            recipe.ComponentName,
+            recipe.ComponentVersion,
+            artifact,
+            sha256,
+          ),
         );
         const natives = nativesImported(result.metafile);
         for (const pkg of runtimeClosure(natives)) {

@@ -82,7 +82,9 @@ describe('built artifacts', () => {
       };
       expect(info.bundleSha256).toBe(sha256);
       const version = loadRecipe(join(REPO_ROOT, 'recipes', `${b.component}.yaml`)).ComponentVersion;
-      const map = JSON.parse(readFileSync(sourceMapPath(maps, b.component, version, artifact), 'utf8')) as {
+      const map = JSON.parse(
+        readFileSync(sourceMapPath(maps, b.component, version, artifact, sha256), 'utf8'),
+      ) as {
         x_bundleSha256: string;
         sources: string[];
       };
@@ -105,20 +107,54 @@ describe('built artifacts', () => {
     expect(run.status).toBe(1);
     const log = `${run.stdout}${run.stderr}`;
     expect(log).toMatch(new RegExp(`${artifact}/main\\.js:\\d+:\\d+`));
+    const sha256 = createHash('sha256')
+      .update(readFileSync(join(dir, 'main.js')))
+      .digest('hex');
+    const fatal = JSON.parse(log.split('\n')[0]!) as { msg: string; bundleSha256: string };
+    expect(fatal).toMatchObject({ msg: 'stopping after a fatal fault', bundleSha256: sha256 });
+
+    // The frame of the throw, at the line and column of the source that throws.
+    const source = readFileSync(join(REPO_ROOT, 'shared/src/runtime/greengrass-ipc-runtime.ts'), 'utf8');
+    const lines = source.split('\n');
+    const at = lines.findIndex((l) => l.includes('is not set: is this process running under Greengrass?'));
+    const thrown = `shared/src/runtime/greengrass-ipc-runtime.ts:${at + 1}:${lines[at]!.indexOf('new DrError') + 1} [${artifact} `;
     const decoder = stackDecoder(maps);
     const decoded = decoder.decode(log);
     expect(decoder.unmapped).toEqual([]);
-    // The frame of the throw, at the line of the source that throws.
-    const source = readFileSync(join(REPO_ROOT, 'shared/src/runtime/greengrass-ipc-runtime.ts'), 'utf8');
-    const line =
-      source
-        .split('\n')
-        .findIndex((l) => l.includes('is not set: is this process running under Greengrass?')) + 1;
-    expect(decoded).toContain(`shared/src/runtime/greengrass-ipc-runtime.ts:${line}:`);
+    expect(decoded).toContain(thrown);
     expect(decoded).toMatch(
-      /components\/status\/src\/main\.ts:\d+:\d+ \[status-(amd64|aarch64)\/main\.js:\d+:\d+\]/,
+      new RegExp(`\\(components/status/src/main\\.ts:\\d+:\\d+ \\[${artifact} \\d+:\\d+\\]\\)`),
     );
     expect(JSON.parse(decoded.split('\n')[0]!)).toMatchObject({ msg: 'stopping after a fatal fault' });
+
+    // The frame alone, as pasted from a terminal: under a path with a space, and published by gdk under
+    // another version than the recipes' (a NEXT_PATCH release), picked by the logged digest.
+    const frame = /\(([^()]*\/main\.js:\d+:\d+)\)/.exec(log)?.[1] ?? '';
+    const position = /main\.js:(\d+):(\d+)$/.exec(frame)!;
+    const pasted = `    at required2 (/home/gg user/com.edgedr.Status/1.0.0/${artifact}/main.js:${position[1]}:${position[2]})`;
+    expect(stackDecoder(maps, { sha256 }).decode(pasted)).toBe(
+      `    at required2 (${thrown}${position[1]}:${position[2]}])`,
+    );
+    expect(stackDecoder(maps, { version }).decode(pasted)).toContain(thrown);
+    const noMap = stackDecoder(maps);
+    expect(noMap.decode(pasted)).toBe(pasted);
+    expect(noMap.unmapped).toEqual([expect.stringContaining('no map of version 1.0.0')]);
+
+    // Another build of the same version: without the digest the map is not guessed.
+    const other = sourceMapPath(maps, status.component, version, artifact, 'f'.repeat(64));
+    writeFileSync(other, readFileSync(sourceMapPath(maps, status.component, version, artifact, sha256)));
+    const bare = pasted.replace('/1.0.0/', `/${version}/`);
+    const ambiguous = stackDecoder(maps);
+    expect(ambiguous.decode(bare)).toBe(bare);
+    expect(ambiguous.unmapped).toEqual([expect.stringContaining(`2 builds of version ${version}`)]);
+    expect(stackDecoder(maps, { sha256 }).decode(bare)).toContain(thrown);
+    rmSync(other);
+
+    // A line the bundle does not have (another build's) is left, not mapped to a wrong place.
+    const beyond = stackDecoder(maps, { sha256 });
+    const past = `    at x (/gg/com.edgedr.Status/${version}/${artifact}/main.js:99999:1)`;
+    expect(beyond.decode(past)).toBe(past);
+    expect(beyond.unmapped).toEqual([expect.stringContaining('not in the map of bundle')]);
   });
 
   it('runs every component from its unpacked zip under the local IPC host, with nothing but Node', async () => {

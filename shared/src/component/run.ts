@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { z } from 'zod';
 import { systemClock, type Clock } from '../clock';
 import { parseConfig } from '../config';
@@ -41,6 +43,21 @@ export { withoutAccessControl } from './config-guard';
 const STOP_BUDGET_MS = 4_000;
 
 /**
+ * The SHA-256 of the running bundle, from the build-info.json the build puts beside it; null when run
+ * from source. Logged where a stack trace may follow, so `npm run stack` picks the map of this very build.
+ */
+function bundleSha256(): string | null {
+  try {
+    const info = JSON.parse(readFileSync(join(__dirname, 'build-info.json'), 'utf8')) as {
+      bundleSha256?: unknown;
+    };
+    return typeof info.bundleSha256 === 'string' ? info.bundleSha256 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The lifecycle every component shares: connect to Greengrass, validate configuration (at start, for
  * every proposed deployment where the nucleus asks, and for every change that arrives), start the
  * service, report RUNNING, follow configuration changes, stop on SIGTERM. The exit code is decided here
@@ -60,6 +77,7 @@ export async function runComponent<S extends z.ZodType>(def: ComponentDefinition
     thing: process.env['AWS_IOT_THING_NAME'] ?? 'unknown-thing',
   });
   const heap = startHeapCollection();
+  const bundle = bundleSha256();
   let runtime: GreengrassIpcRuntime | undefined;
   let service: RunningService<z.output<S>> | undefined;
   const subscriptions: Subscription[] = [];
@@ -72,7 +90,7 @@ export async function runComponent<S extends z.ZodType>(def: ComponentDefinition
     if (code === 0) bootLog.info({ reason }, 'stopping');
     else
       bootLog.error(
-        { err: err === undefined ? undefined : toDrError(err), reason },
+        { err: err === undefined ? undefined : toDrError(err), reason, bundleSha256: bundle },
         'stopping after a fatal fault',
       );
     heap.stop();
@@ -170,7 +188,10 @@ export async function runComponent<S extends z.ZodType>(def: ComponentDefinition
       .reportState('RUNNING')
       .catch((err: unknown) => logger.warn({ err: toDrError(err) }, 'could not report RUNNING'));
     logger.info(
-      { heapCollectionEveryS: heap.active ? HEAP_COLLECTION_INTERVAL_MS / 1_000 : null },
+      {
+        heapCollectionEveryS: heap.active ? HEAP_COLLECTION_INTERVAL_MS / 1_000 : null,
+        bundleSha256: bundle,
+      },
       'running',
     );
   } catch (err) {
