@@ -108,8 +108,20 @@ function runtimeClosure(roots: readonly string[]): string[] {
 }
 
 /** Removes what other platforms need, and sources and build leftovers nothing loads. */
+/** Files packages ship for editors and debuggers: nothing loads them at run time. */
+const NOT_RUN = /\.(map|d\.ts|d\.mts|d\.cts)$/;
+
+function dropUnused(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) dropUnused(p);
+    else if (NOT_RUN.test(entry.name)) rmSync(p);
+  }
+}
+
 function prune(pkgDir: string, name: string, platform: Platform, sqliteArm64: string | undefined): void {
   const target = NODE_ARCH[platform];
+  dropUnused(pkgDir);
   if (name === 'aws-crt') {
     const bin = join(pkgDir, 'dist', 'bin');
     for (const d of readdirSync(bin))

@@ -64,6 +64,8 @@ describe('built artifacts', () => {
       expect(entries).toContain('install-check.js');
       expect(entries.filter((e) => OTHER.test(e))).toEqual([]);
       expect(entries.some((e) => e.startsWith('node_modules/prebuild-install/'))).toBe(false);
+      // Source maps and type declarations of the packages: nothing on the gateway reads them.
+      expect(entries.filter((e) => /\.(map|d\.[cm]?ts)$/.test(e))).toEqual([]);
     }
     const inference = built.find((b) => b.component === 'com.edgedr.Inference');
     expect(inference?.nativePackages).toEqual(['aws-crt', 'onnxruntime-node']);
