@@ -107,7 +107,6 @@ function runtimeClosure(roots: readonly string[]): string[] {
   return [...seen].sort();
 }
 
-/** Removes what other platforms need, and sources and build leftovers nothing loads. */
 /** Files packages ship for editors and debuggers: nothing loads them at run time. */
 const NOT_RUN = /\.(map|d\.ts|d\.mts|d\.cts)$/;
 
@@ -119,6 +118,7 @@ function dropUnused(dir: string): void {
   }
 }
 
+/** Removes what other platforms need, and sources, build leftovers and type declarations nothing loads. */
 function prune(pkgDir: string, name: string, platform: Platform, sqliteArm64: string | undefined): void {
   const target = NODE_ARCH[platform];
   dropUnused(pkgDir);

@@ -110,8 +110,8 @@ export function stackDecoder(mapsDir: string, options: DecoderOptions = {}): Dec
     if (c.length === 0) return 'no map of this artifact';
     const byDigest = c.filter((f) => digests.has(f.sha256));
     if (byDigest.length > 0) return byDigest[0]!;
-    if (digests.size > 0 && options.sha256 !== undefined)
-      return `no map of bundle ${options.sha256.slice(0, 12)}`;
+    // A digest given on the command line is the build that ran: no other map will do.
+    if (options.sha256 !== undefined) return `no map of bundle ${options.sha256.slice(0, 12)}`;
     const version = options.version ?? fromPath.version;
     if (version !== undefined) c = c.filter((f) => f.version === version);
     if (c.length === 0) return `no map of version ${version ?? '?'}`;

@@ -14,7 +14,7 @@ import { diskUnder } from './adapters/disk';
 import { StatusHttpServer } from './adapters/http-server';
 import { assetsDir, buildPage, type StatusPage } from './adapters/page';
 import { readTokenFile } from './adapters/token-file';
-import { readTlsFiles, type TlsSettings } from './adapters/tls-files';
+import { readTlsFiles, type TlsFiles, type TlsSettings } from './adapters/tls-files';
 import { isLoopback } from './auth';
 import type { StatusConfig } from './config';
 import { StatusModel, WATCHED, type DocumentKind, type WatchedComponent } from './core/status-model';
@@ -33,6 +33,21 @@ const EXPIRY_WARNING_MS = 14 * 86_400_000;
 /** And warned about again this often while it is. */
 const EXPIRY_REPEAT_MS = 86_400_000;
 
+interface CertificateInUse {
+  readonly files: TlsSettings;
+  readonly fingerprint: string;
+  readonly subject: string;
+  readonly names: string;
+  readonly notAfter: Date;
+  /** When its expiry was last warned about. */
+  warnedAtMs: number;
+}
+
+function certificateInUse(files: TlsSettings, read: Extract<TlsFiles, { ok: true }>): CertificateInUse {
+  const { fingerprint, subject, names, notAfter } = read;
+  return { files, fingerprint, subject, names, notAfter, warnedAtMs: Number.NEGATIVE_INFINITY };
+}
+
 /**
  * The status page: subscribes to the suite's documents (and nothing else: it publishes nothing and
  * opens no store), keeps the last hour in a bounded model, and serves it over HTTP. It holds no region
@@ -50,15 +65,7 @@ export class StatusService implements RunningService<StatusConfig> {
   private listenRetry: NodeJS.Timeout | undefined;
   private listenAttempts = 0;
   /** The certificate in use and the files it came from; null on plain HTTP. */
-  private cert: {
-    readonly files: TlsSettings;
-    readonly fingerprint: string;
-    readonly subject: string;
-    readonly names: string;
-    readonly notAfter: Date;
-    /** When its expiry was last warned about. */
-    warnedAtMs: number;
-  } | null = null;
+  private cert: CertificateInUse | null = null;
   /** Its files were found unusable (said once until they change). */
   private certFilesUnusable = false;
 
@@ -197,7 +204,7 @@ export class StatusService implements RunningService<StatusConfig> {
         tls = { cert: files.cert, key: files.key };
         // Said once per certificate, not again on every retry of a taken port.
         if (this.cert?.fingerprint !== files.fingerprint) {
-          this.cert = { ...files, files: config.tls, warnedAtMs: Number.NEGATIVE_INFINITY };
+          this.cert = certificateInUse(config.tls, files);
           this.checkExpiry(true);
         } else this.cert = { ...this.cert, files: config.tls };
         this.certFilesUnusable = false;
@@ -294,7 +301,7 @@ export class StatusService implements RunningService<StatusConfig> {
       return;
     }
     this.certFilesUnusable = false;
-    this.cert = { ...files, files: cert.files, warnedAtMs: Number.NEGATIVE_INFINITY };
+    this.cert = certificateInUse(cert.files, files);
     this.deps.logger.info(
       { certPath: cert.files.certPath },
       'certificate files changed: the new certificate applies',

@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { StatusConfig } from '../config';
+import { readOwnFile } from './own-file';
 
 /** The oldest TLS version the page speaks. */
 export const TLS_MIN_VERSION = 'TLSv1.2';
@@ -25,64 +25,31 @@ export type TlsFiles =
     }
   | { readonly ok: false; readonly problem: string };
 
-function readPem(
-  path: string,
-  what: string,
-  ownerOnly: boolean,
-): { ok: true; pem: Buffer } | { ok: false; problem: string } {
-  let mode: number;
-  let size: number;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) return { ok: false, problem: `tls.${what} ${path} is not a file` };
-    ({ mode, size } = st);
-  } catch (err) {
-    return {
-      ok: false,
-      problem: `tls.${what} ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    };
-  }
-  if (ownerOnly && (mode & 0o077) !== 0)
-    return {
-      ok: false,
-      problem: `tls.${what} ${path} is readable by others (mode ${(mode & 0o777).toString(8)}): chmod 600 it`,
-    };
-  if (size > MAX_PEM_BYTES) return { ok: false, problem: `tls.${what} ${path} is larger than a PEM file` };
-  try {
-    return { ok: true, pem: readFileSync(path) };
-  } catch (err) {
-    return {
-      ok: false,
-      problem: `tls.${what} ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    };
-  }
-}
-
 /**
  * The page's certificate (PEM, the server's first, then any intermediates) and its private key (PEM,
  * unencrypted, readable by the component's user only, like the token: a key others can read protects
  * nothing). They must belong together, and the whole chain must load as TLS will load it (a renewal
  * caught half-written fails here, not in the server). Problems name the files, never the key's
- * contents. An expired
- * certificate is not a problem here: the page keeps serving (a browser can still be told to go on)
- * and the service warns.
+ * contents. An expired certificate is not a problem here: the page keeps serving (a browser can still
+ * be told to go on) and the service warns.
  */
 export function readTlsFiles(tls: TlsSettings): TlsFiles {
-  const cert = readPem(tls.certPath, 'certPath', false);
+  const pem = { maxBytes: MAX_PEM_BYTES, kind: 'a PEM file' };
+  const cert = readOwnFile('tls.certPath', tls.certPath, { ...pem, ownerOnly: false });
   if (!cert.ok) return cert;
-  const key = readPem(tls.keyPath, 'keyPath', true);
+  const key = readOwnFile('tls.keyPath', tls.keyPath, { ...pem, ownerOnly: true });
   if (!key.ok) return key;
   let x509: X509Certificate;
   try {
-    x509 = new X509Certificate(cert.pem);
+    x509 = new X509Certificate(cert.bytes);
   } catch {
     return { ok: false, problem: `tls.certPath ${tls.certPath} holds no PEM certificate` };
   }
   let privateKey: KeyObject;
   try {
-    privateKey = createPrivateKey(key.pem);
+    privateKey = createPrivateKey(key.bytes);
   } catch (err) {
-    const encrypted = /passphrase|encrypted/i.test(String(err)) || key.pem.includes('ENCRYPTED');
+    const encrypted = /passphrase|encrypted/i.test(String(err)) || key.bytes.includes('ENCRYPTED');
     return {
       ok: false,
       problem: encrypted
@@ -96,7 +63,7 @@ export function readTlsFiles(tls: TlsSettings): TlsFiles {
       problem: `tls.keyPath ${tls.keyPath} is not the key of the certificate in ${tls.certPath}`,
     };
   try {
-    createSecureContext({ cert: cert.pem, key: key.pem, minVersion: TLS_MIN_VERSION });
+    createSecureContext({ cert: cert.bytes, key: key.bytes, minVersion: TLS_MIN_VERSION });
   } catch (err) {
     return {
       ok: false,
@@ -105,9 +72,9 @@ export function readTlsFiles(tls: TlsSettings): TlsFiles {
   }
   return {
     ok: true,
-    cert: cert.pem,
-    key: key.pem,
-    fingerprint: createHash('sha256').update(cert.pem).update('\0').update(key.pem).digest('hex'),
+    cert: cert.bytes,
+    key: key.bytes,
+    fingerprint: createHash('sha256').update(cert.bytes).update('\0').update(key.bytes).digest('hex'),
     subject: x509.subject.replace(/\n/g, ', '),
     notAfter: new Date(x509.validTo),
     names: x509.subjectAltName ?? '',

@@ -1,6 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
 import { isLoopback } from '../auth';
 import type { StatusConfig } from '../config';
+import { readOwnFile } from './own-file';
 import { tlsProblems } from './tls-files';
 
 export const MIN_TOKEN_CHARS = 16;
@@ -16,34 +16,14 @@ export type TokenFile =
  * The token is never logged; problems name the file, not its contents.
  */
 export function readTokenFile(path: string): TokenFile {
-  let mode: number;
-  let size: number;
-  let mtimeMs: number;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) return { ok: false, problem: `tokenPath ${path} is not a file` };
-    ({ mode, size, mtimeMs } = st);
-  } catch (err) {
-    return {
-      ok: false,
-      problem: `tokenPath ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    };
-  }
-  if ((mode & 0o077) !== 0)
-    return {
-      ok: false,
-      problem: `tokenPath ${path} is readable by others (mode ${(mode & 0o777).toString(8)}): chmod 600 it`,
-    };
-  if (size > MAX_TOKEN_FILE_BYTES) return { ok: false, problem: `tokenPath ${path} is larger than a token` };
-  let token: string;
-  try {
-    token = readFileSync(path, 'utf8').trim();
-  } catch (err) {
-    return {
-      ok: false,
-      problem: `tokenPath ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    };
-  }
+  const file = readOwnFile('tokenPath', path, {
+    ownerOnly: true,
+    maxBytes: MAX_TOKEN_FILE_BYTES,
+    kind: 'a token',
+  });
+  if (!file.ok) return file;
+  const token = file.bytes.toString('utf8').trim();
+  const { mtimeMs } = file;
   if (token.length < MIN_TOKEN_CHARS || /\s/.test(token))
     return {
       ok: false,
