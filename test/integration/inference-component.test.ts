@@ -220,8 +220,11 @@ describe('the Inference component under the local IPC host', () => {
       calibration: { onStart: true, perAsset: true, windows: 60, spanMs: 0 },
     });
     const sim = new PumpSimulator(17, ['pump-1'], Date.now() - 3_600_000);
+    // The inlet valve closes while it learns and opens again before the 60th window: the first attempt
+    // is refused, and the second, on the 60 windows after it, sees only normal operation.
     await play(client, sim, 30);
-    await play(client, sim, 40, { kind: 'valve', seconds: 40 }); // the inlet valve closes while it learns
+    await play(client, sim, 25, { kind: 'valve', seconds: 25 });
+    await play(client, sim, 80);
     await eventually(
       () => documents(g, ALERTS).some((e) => e['type'] === 'calibration' && e['state'] === 'refused'),
       15_000,
@@ -233,12 +236,12 @@ describe('the Inference component under the local IPC host', () => {
     expect(refused['shift']).toBeGreaterThan(10);
     // No alarm while it is still learning, and the fault's windows never became a model.
     expect(documents(g, ALERTS).filter((e) => e['type'] === 'anomaly')).toEqual([]);
-    await play(client, sim, 80);
     await eventually(
       () => documents(g, ALERTS).some((e) => e['type'] === 'calibration' && e['state'] === 'done'),
       15_000,
       'calibration done on normal windows',
     );
+    expect(documents(g, ALERTS).filter((e) => e['state'] === 'refused')).toHaveLength(1);
     // Metrics are published on their own interval: the latest may predate the refusal, or there may be
     // none yet (the first comes an interval after the start).
     await eventually(

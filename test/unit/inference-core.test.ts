@@ -209,4 +209,30 @@ describe('the Inference core', () => {
     expect(after.counters.refusedCalibrations).toBe(1);
     expect(after.collections.get('pump-1')).toMatchObject({ attempt: 2, windows: [] });
   });
+
+  it('starts the next attempt with the window after the refused one, wherever the batch boundaries fall', () => {
+    const state = run(withModel, [{ kind: 'recalibrate', asset: 'pump-1', reason: 'command c-1' }]).state;
+    // A step inside the first 60 windows, then normal operation: the second attempt is complete on the
+    // 120th window whether the readings come one by one, in uneven batches or all at once.
+    const records = Array.from({ length: 121 }, (_, i) =>
+      reading('pump-1', i * 1_000, i >= 30 && i < 60 ? 24 + 0.1 * Math.sin(i) : 32 + 0.1 * Math.sin(i)),
+    );
+    const batched = (size: number): CoreInput[] =>
+      Array.from({ length: Math.ceil(records.length / size) }, (_, b) => ({
+        kind: 'records' as const,
+        records: records.slice(b * size, (b + 1) * size),
+      }));
+    for (const size of [1, 7, 50, records.length]) {
+      const { state: after, effects } = run(state, batched(size));
+      const outcomes = effects.flatMap((e) =>
+        e.kind === 'fit'
+          ? [`fit ${e.windows.length}`]
+          : e.kind === 'publish'
+            ? [String(e.event['state'])]
+            : [],
+      );
+      expect({ size, outcomes }).toEqual({ size, outcomes: ['refused', 'fit 60'] });
+      expect(after.collections.has('pump-1')).toBe(false);
+    }
+  });
 });

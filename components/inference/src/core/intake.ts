@@ -1,4 +1,4 @@
-import { collect, collected, screenCalibration, startCollection } from './calibration';
+import { collect, collected, screenCalibration, startCollection, type Collection } from './calibration';
 import { quietEpisode, scoredFeatures } from './episodes';
 import {
   log,
@@ -64,6 +64,53 @@ export function firstCalibration(state: InferenceState, policy: CorePolicy, nowM
   return recalibrate(state, policy, null, 'first start', nowMs, true);
 }
 
+/**
+ * A collection that has its windows: screened, then handed to the fit (the shell's), or refused with the
+ * feature and times named, and collection starts again with the next window.
+ */
+function finish(
+  policy: CorePolicy,
+  collections: Map<string | null, Collection>,
+  key: string | null,
+  c: Collection,
+  nowMs: number,
+  counters: Mutable<Counters>,
+): Effect[] {
+  collections.delete(key);
+  const refusal =
+    policy.calibration.screen.maxShift > 0 ? screenCalibration(c.windows, policy.calibration.screen) : null;
+  if (refusal === null)
+    return [
+      {
+        kind: 'fit',
+        key,
+        windows: c.windows.map((w) => w.features),
+        reason: c.reason,
+        assets: new Set(c.windows.map((w) => w.asset)).size,
+      },
+    ];
+  counters.refusedCalibrations += 1;
+  const feature = policy.features[refusal.feature] ?? String(refusal.feature);
+  const fields = {
+    asset: refusal.asset,
+    calibration: key ?? 'all',
+    feature,
+    shift: round3(refusal.shift),
+    limit: policy.calibration.screen.maxShift,
+    window: { fromMs: refusal.fromMs, toMs: refusal.toMs },
+    attempt: c.attempt,
+  };
+  collections.set(key, startCollection(key, c.reason, nowMs, c.attempt + 1));
+  return [
+    log(
+      'warn',
+      `calibration refused: ${feature} of ${refusal.asset} moved ${refusal.shift.toFixed(1)} times its spread while it learnt (a fault or a change of regime); the previous model stays and calibration starts again`,
+      fields,
+    ),
+    { kind: 'publish', event: { type: 'calibration', state: 'refused', atMs: refusal.toMs, ...fields } },
+  ];
+}
+
 export function onRecords(
   state: InferenceState,
   policy: CorePolicy,
@@ -111,7 +158,11 @@ export function onRecords(
     const c = collections.get(key);
     if (c !== undefined) {
       const next = collect(c, { asset, features: w.features, toMs: w.toMs }, policy.calibration);
-      collections.set(key, next);
+      // Screened on the window that completes it, so the next attempt starts with the window after it,
+      // wherever the batch boundaries fall.
+      if (collected(next, policy.calibration))
+        effects.push(...finish(policy, collections, key, next, nowMs, counters));
+      else collections.set(key, next);
     }
     pending.push({
       asset,
@@ -120,43 +171,6 @@ export function onRecords(
       fromMs: w.fromMs,
       toMs: w.toMs,
     });
-  }
-  // Calibrations that have their windows: screened, then fitted by the shell (or refused and restarted).
-  for (const [key, c] of collections) {
-    if (!collected(c, policy.calibration)) continue;
-    collections.delete(key);
-    const refusal =
-      policy.calibration.screen.maxShift > 0 ? screenCalibration(c.windows, policy.calibration.screen) : null;
-    if (refusal === null) {
-      effects.push({
-        kind: 'fit',
-        key,
-        windows: c.windows.map((w) => w.features),
-        reason: c.reason,
-        assets: new Set(c.windows.map((w) => w.asset)).size,
-      });
-      continue;
-    }
-    counters.refusedCalibrations += 1;
-    const feature = policy.features[refusal.feature] ?? String(refusal.feature);
-    const fields = {
-      asset: refusal.asset,
-      calibration: key ?? 'all',
-      feature,
-      shift: round3(refusal.shift),
-      limit: policy.calibration.screen.maxShift,
-      window: { fromMs: refusal.fromMs, toMs: refusal.toMs },
-      attempt: c.attempt,
-    };
-    effects.push(
-      log(
-        'warn',
-        `calibration refused: ${feature} of ${refusal.asset} moved ${refusal.shift.toFixed(1)} times its spread while it learnt (a fault or a change of regime); the previous model stays and calibration starts again`,
-        fields,
-      ),
-      { kind: 'publish', event: { type: 'calibration', state: 'refused', atMs: refusal.toMs, ...fields } },
-    );
-    collections.set(key, startCollection(key, c.reason, nowMs, c.attempt + 1));
   }
   const next: InferenceState = {
     ...state,
