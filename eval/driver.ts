@@ -9,6 +9,7 @@ import {
   type Effect,
   type InferenceState,
 } from '../components/inference/src/core/inference';
+import { inAlarm } from '../components/inference/src/core/episodes';
 import { corePolicy, preprocessingOf } from '../components/inference/src/policy';
 
 /**
@@ -103,7 +104,8 @@ export async function runDetector(
         ),
       );
       scores.push(rowScore);
-      alarms.push(state.assets.get(asset)?.episode.persistence.alarmed === true);
+      const episode = state.assets.get(asset)?.episode;
+      alarms.push(episode !== undefined && inAlarm(episode));
     }
   } finally {
     await Promise.all([...sessions.values()].map((m) => m.release()));

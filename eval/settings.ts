@@ -21,6 +21,7 @@ export interface ChoiceRule {
 const FREE_FAR_GOAL = 5;
 const TREND_CANDIDATES_MS = [60_000, 120_000, 300_000];
 const ALPHA_CANDIDATES = [0.999, 0.9999, 0.99999, 0.999999];
+const OFF_DELAY_CANDIDATES_MS = [0, 5_000, 10_000, 30_000];
 /** Calibration slices of the anomaly-free recording start every this many rows. */
 const SLICE_STEP = 100;
 
@@ -49,6 +50,11 @@ export const CHOICE_RULES: readonly ChoiceRule[] = [
     setting: 'calibration.fit.alpha',
     value: '0.99999',
     rule: `the lowest of ${ALPHA_CANDIDATES.join(', ')} whose false-alarm rate on the anomaly-free runs is at most ${FREE_FAR_GOAL} % (the goal)`,
+  },
+  {
+    setting: 'persistence.offDelayMs',
+    value: '0',
+    rule: `the longest of ${OFF_DELAY_CANDIDATES_MS.join(', ')} ms whose false-alarm rate on the anomaly-free runs is at most ${FREE_FAR_GOAL} % (added later, after its candidates had been run on valve1 and the anomaly-free runs)`,
   },
   {
     setting: 'calibration.screen.maxShift',
@@ -132,6 +138,28 @@ export async function choose(groups: readonly SkabGroup[], config: InferenceConf
     ]),
   );
 
+  const delays: [number, number][] = [];
+  for (const offDelayMs of OFF_DELAY_CANDIDATES_MS)
+    delays.push([
+      offDelayMs,
+      await freeFar(
+        runs,
+        withConfig({
+          detrend: { timeConstantMs: tau },
+          calibration: { fit: { alpha } },
+          persistence: { offDelayMs },
+        }),
+      ),
+    ]);
+  const offDelay = delays.filter(([, far]) => far <= FREE_FAR_GOAL).at(-1)?.[0] ?? 0;
+  printTable(
+    `rule: persistence.offDelayMs (false-alarm rate on the anomaly-free runs, limits at ${alpha})`,
+    delays.map(([d, far]): [string, string] => [
+      `${d} ms`,
+      `${fmt(far, 2)} %${d === offDelay ? '  <- chosen' : ''}`,
+    ]),
+  );
+
   const chosen = withConfig({ detrend: { timeConstantMs: tau }, calibration: { fit: { alpha } } });
   const policy = corePolicy(chosen);
   const sets: { name: string; rows: SkabFile['rows'] }[] = [];
@@ -162,6 +190,7 @@ export async function choose(groups: readonly SkabGroup[], config: InferenceConf
   printTable('chosen against configured', [
     ['detrend.timeConstantMs', `${tau} / ${config.detrend.timeConstantMs}`],
     ['calibration.fit.alpha', `${alpha} / ${config.calibration.fit.alpha}`],
+    ['persistence.offDelayMs', `${offDelay} / ${config.persistence.offDelayMs}`],
     ['calibration.screen.maxShift', `${maxShift} / ${config.calibration.screen.maxShift}`],
   ]);
 }

@@ -10,6 +10,12 @@ import {
   startCollection,
   type CalibrationWindow,
 } from '../../components/inference/src/core/calibration';
+import {
+  inAlarm,
+  judge,
+  quietEpisode,
+  type EpisodeChange,
+} from '../../components/inference/src/core/episodes';
 import { pushVerdict, quietPersistence } from '../../components/inference/src/core/persistence';
 import {
   emptyWindow,
@@ -133,6 +139,56 @@ describe('persistence filter', () => {
     expect(transitions.filter((t) => t === 'onset')).toHaveLength(1);
     expect(transitions.indexOf('recovery')).toBe(10);
     expect(transitions.filter((t) => t === 'recovery')).toHaveLength(1);
+  });
+});
+
+describe('the off-delay', () => {
+  /** Scores one per second through the episodes; the changes, and whether the asset was in alarm, per window. */
+  function episodes(
+    scores: readonly number[],
+    offDelayMs: number,
+  ): { changes: string[]; alarmed: boolean[] } {
+    const policy = {
+      persistence: { k: 3, n: 5 },
+      offDelayMs,
+      adaptation: { afterMs: 0, blocks: 5, tolerance: 1 },
+    };
+    let state = quietEpisode;
+    const changes: string[] = [];
+    const alarmed: boolean[] = [];
+    scores.forEach((score, i) => {
+      const judged = judge(state, policy, undefined, { raw: [0], toMs: i * 1_000 }, score, 1);
+      state = judged.state;
+      const c: EpisodeChange | null = judged.change;
+      if (c !== null)
+        changes.push(
+          c.kind === 'recovery'
+            ? `recovery at ${i}s, below since ${c.belowSinceMs / 1_000}s`
+            : `${c.kind} at ${i}s`,
+        );
+      alarmed.push(inAlarm(state));
+    });
+    return { changes, alarmed };
+  }
+  // An alarm, a few seconds below, above again (a state hovering at the threshold as a fault ends), then quiet.
+  const chatter = [2, 2, 2, 0, 0, 0, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+  it('ends an alarm with the persistence filter when it is 0', () => {
+    expect(episodes(chatter, 0).changes).toEqual([
+      'onset at 2s',
+      'recovery at 5s, below since 5s',
+      'onset at 8s',
+      'recovery at 11s, below since 11s',
+    ]);
+  });
+
+  it('continues the alarm through a crossing within it, and ends it once the windows stayed below for that long', () => {
+    const { changes, alarmed } = episodes(chatter, 5_000);
+    expect(changes).toEqual(['onset at 2s', 'recovery at 16s, below since 11s']);
+    expect(alarmed.indexOf(true)).toBe(2);
+    expect(alarmed.lastIndexOf(true)).toBe(15);
+    // A crossing after the off-delay is a new alarm.
+    expect(episodes([...chatter, 2, 2, 2], 5_000).changes.at(-1)).toBe('onset at 24s');
   });
 });
 

@@ -21,6 +21,7 @@ export const DEFAULT_MEASUREMENTS = [
 export const DEFAULT_DETRENDED = ['temperature', 'thermocouple'];
 export const DEFAULT_ADAPT_AFTER_MS = 600_000;
 export const DEFAULT_MAX_SHIFT = 10;
+export const DEFAULT_OFF_DELAY_MS = 0;
 /** The design's "first N minutes" of normal operation. */
 export const DEFAULT_CALIBRATION_SPAN_MS = 600_000;
 
@@ -78,8 +79,13 @@ export const inferenceConfigSchema = z
       .strictObject({
         k: cfg.int((n) => n.min(1)).default(5),
         n: cfg.int((n) => n.min(1).max(30)).default(9),
+        /**
+         * An alarm ends once its windows have stayed below for this long (the readings' time); a crossing
+         * within it continues the alarm instead of raising a new one. 0: it ends with the filter.
+         */
+        offDelayMs: cfg.int((n) => n.min(0).max(3_600_000)).default(DEFAULT_OFF_DELAY_MS),
       })
-      .default({ k: 5, n: 9 }),
+      .default({ k: 5, n: 9, offDelayMs: DEFAULT_OFF_DELAY_MS }),
     /**
      * An alarm whose state has stayed stable for `afterMs` (the readings' time) is accepted as the asset's
      * new normal, with an `adapted` event; 0 never accepts one.

@@ -20,7 +20,8 @@ export function corePolicy(config: InferenceConfig): CorePolicy {
       trendTimeConstantMs: config.detrend.timeConstantMs,
     },
     episodes: {
-      persistence: config.persistence,
+      persistence: { k: config.persistence.k, n: config.persistence.n },
+      offDelayMs: config.persistence.offDelayMs,
       adaptation: {
         afterMs: config.adaptation.afterMs,
         blocks: config.adaptation.slots,

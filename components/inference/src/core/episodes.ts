@@ -19,16 +19,22 @@ import {
 /**
  * One asset's alarm episodes: window scores through the persistence filter into onset and recovery, and
  * an alarm whose state stays stable long enough accepted as the asset's new normal ("adapted", which ends
- * the episode). Everything is in the readings' own time.
+ * the episode). An alarm ends only once its windows have stayed below for `offDelayMs` (an off-delay:
+ * a crossing within it continues the alarm, so a state hovering at the threshold as a fault ends raises
+ * one alarm, not a chatter of them). Everything is in the readings' own time.
  */
 export interface EpisodePolicy {
   readonly persistence: PersistencePolicy;
+  readonly offDelayMs: number;
   readonly adaptation: AdaptationPolicy;
 }
 
 export interface EpisodeState {
   readonly persistence: PersistenceState;
+  /** Set from the onset until the recovery is announced: the asset is in alarm. */
   readonly onset: { readonly atMs: number; readonly score: number } | null;
+  /** The persistence filter cleared at this window, and the off-delay runs from it. */
+  readonly belowSinceMs: number | null;
   /** The highest score since the onset. */
   readonly peak: number;
   readonly adaptation: AdaptationState;
@@ -36,7 +42,13 @@ export interface EpisodeState {
 
 export type EpisodeChange =
   | { readonly kind: 'onset' }
-  | { readonly kind: 'recovery'; readonly onsetAtMs: number | null; readonly peak: number }
+  | {
+      readonly kind: 'recovery';
+      readonly onsetAtMs: number | null;
+      readonly peak: number;
+      /** Since when the windows have been below (the off-delay's start). */
+      readonly belowSinceMs: number;
+    }
   | {
       readonly kind: 'adapted';
       readonly onsetAtMs: number | null;
@@ -47,9 +59,13 @@ export type EpisodeChange =
 export const quietEpisode: EpisodeState = {
   persistence: quietPersistence,
   onset: null,
+  belowSinceMs: null,
   peak: 0,
   adaptation: noAdaptation,
 };
+
+/** Whether the asset is in alarm (from its onset until its recovery or new normal is announced). */
+export const inAlarm = (state: EpisodeState): boolean => state.onset !== null;
 
 /** The features the model scores for this asset (its new normal's offset taken off). */
 export function scoredFeatures(state: EpisodeState, raw: readonly number[]): readonly number[] {
@@ -70,26 +86,44 @@ export function judge(
   threshold: number,
 ): { state: EpisodeState; change: EpisodeChange | null } {
   const pushed = pushVerdict(state.persistence, policy.persistence, score > threshold);
+  if (pushed.transition === 'onset' && state.onset !== null)
+    // Above again within the off-delay: the same alarm goes on.
+    return {
+      state: {
+        ...state,
+        persistence: pushed.state,
+        belowSinceMs: null,
+        peak: Math.max(state.peak, score),
+        adaptation: restartPeriod(state.adaptation),
+      },
+      change: null,
+    };
   if (pushed.transition === 'onset')
     return {
       state: {
         persistence: pushed.state,
         onset: { atMs: window.toMs, score },
+        belowSinceMs: null,
         peak: score,
         adaptation: restartPeriod(state.adaptation),
       },
       change: { kind: 'onset' },
     };
-  if (pushed.transition === 'recovery')
+  const belowSinceMs = pushed.transition === 'recovery' ? window.toMs : state.belowSinceMs;
+  if (belowSinceMs !== null && !pushed.state.alarmed) {
+    if (window.toMs - belowSinceMs < policy.offDelayMs)
+      return { state: { ...state, persistence: pushed.state, belowSinceMs }, change: null };
     return {
       state: {
         persistence: pushed.state,
         onset: null,
+        belowSinceMs: null,
         peak: 0,
         adaptation: restartPeriod(state.adaptation),
       },
-      change: { kind: 'recovery', onsetAtMs: state.onset?.atMs ?? null, peak: state.peak },
+      change: { kind: 'recovery', onsetAtMs: state.onset?.atMs ?? null, peak: state.peak, belowSinceMs },
     };
+  }
   if (!pushed.state.alarmed) return { state: { ...state, persistence: pushed.state }, change: null };
 
   const peak = Math.max(state.peak, score);
@@ -100,7 +134,13 @@ export function judge(
       change: null,
     };
   return {
-    state: { persistence: clearAlarm(), onset: null, peak: 0, adaptation: observed.state },
+    state: {
+      persistence: clearAlarm(),
+      onset: null,
+      belowSinceMs: null,
+      peak: 0,
+      adaptation: observed.state,
+    },
     change: { kind: 'adapted', onsetAtMs: state.onset?.atMs ?? null, peak, adapted: observed.adapted },
   };
 }

@@ -1,5 +1,5 @@
 import type { Collection, ScreenPolicy } from './calibration';
-import type { EpisodePolicy, EpisodeState } from './episodes';
+import { inAlarm, type EpisodePolicy, type EpisodeState } from './episodes';
 import type { ModelInfo } from './model-info';
 import type { WindowPolicy, WindowState } from './windows';
 
@@ -168,5 +168,5 @@ export function log(level: LogLevel, message: string, fields: Record<string, unk
 
 /** Assets in alarm, for the metrics. */
 export function activeAlarms(state: InferenceState): string[] {
-  return [...state.assets].filter(([, a]) => a.episode.persistence.alarmed).map(([asset]) => asset);
+  return [...state.assets].filter(([, a]) => inAlarm(a.episode)).map(([asset]) => asset);
 }

@@ -74,6 +74,7 @@ function eventOf(
   event['onsetAtMs'] = change.onsetAtMs;
   event['durationMs'] = change.onsetAtMs === null ? null : w.toMs - change.onsetAtMs;
   event['peakScore'] = round3(change.peak);
+  if (change.kind === 'recovery') event['belowSinceMs'] = change.belowSinceMs;
   if (change.kind === 'adapted') {
     // The new normal: since when it held, and the features that moved most (in the model's deviations).
     event['stableSinceMs'] = change.adapted.sinceMs;
