@@ -3,6 +3,7 @@ import { ManualClock } from '../../shared/src/clock';
 import { parseRecordId } from '../../shared/src/record';
 import {
   GAP_MARKER_STREAM,
+  RELEASED_UNITS_KEPT,
   SqliteRecordStore,
   storeSettingsSchema,
   type RecordStore,
@@ -402,6 +403,57 @@ function recordStoreContract(
         blocks: 0,
         lanes: { telemetry: { depth: 0 } },
       });
+    });
+
+    it('deletes what a unit given back carried when its acknowledgement comes after all, once', () => {
+      const { store, clock } = harness({ ...SMALL_BLOCKS, leaseMs: 1_000 });
+      store.append(readings(2_000, T0 - 7_200_000));
+      compactAll(store);
+      store.append(readings(10, T0 - 1_000, 2, 5_000));
+      const request = { maxEnvelopes: 100, maxEnvelopeBytes: 16 * 1024 };
+      // Given back (a region judged lost), handed out again, and then the first sends' PUBACKs arrive.
+      const first = store.nextEnvelopes(request);
+      expect(new Set(first.map((u) => u.source))).toEqual(new Set(['records', 'block']));
+      store.releaseEnvelopes(first.map((u) => u.unitId));
+      const again = store.nextEnvelopes(request);
+      expect(again.map((u) => u.count)).toEqual(first.map((u) => u.count));
+      expect(store.ackEnvelopes(first.map((u) => u.unitId))).toEqual({
+        acknowledged: 2_010,
+        missing: 0,
+        unknownUnits: [],
+      });
+      // The copies' PUBACKs find nothing left to delete, and nothing is counted twice.
+      expect(store.ackEnvelopes(again.map((u) => u.unitId))).toEqual({
+        acknowledged: 0,
+        missing: 2_010,
+        unknownUnits: [],
+      });
+      expect(store.ackEnvelopes(first.map((u) => u.unitId)).unknownUnits).toHaveLength(first.length);
+      clock.advance(5_000);
+      expect(store.nextEnvelopes(request)).toEqual([]);
+      expect(store.metrics()).toMatchObject({
+        acknowledgedTotal: 2_010,
+        blocks: 0,
+        lanes: { telemetry: { depth: 0, bytes: 0 } },
+      });
+
+      // Given back and acknowledged before anything else read it: nothing is sent again.
+      store.append(readings(30, T0 - 1_000, 2, 9_000));
+      const live = store.nextEnvelopes(request);
+      store.releaseEnvelopes(live.map((u) => u.unitId));
+      expect(store.ackEnvelopes(live.map((u) => u.unitId)).acknowledged).toBe(30);
+      expect(store.nextEnvelopes(request)).toEqual([]);
+
+      // Only the newest given-back units are remembered (here one record, given back again and again).
+      store.append(readings(1, T0 - 1_000, 2, 20_000));
+      const many = Array.from({ length: RELEASED_UNITS_KEPT + 1 }, () => {
+        const [u] = store.nextEnvelopes(request);
+        store.releaseEnvelopes([u!.unitId]);
+        return u!;
+      });
+      expect(many.every((u) => u.count === 1)).toBe(true);
+      expect(store.ackEnvelopes([many[0]!.unitId]).unknownUnits).toEqual([many[0]!.unitId]);
+      expect(store.ackEnvelopes([many[1]!.unitId]).acknowledged).toBe(1);
     });
 
     it('re-encodes a block that is partly acknowledged, and serves v1 when asked', () => {

@@ -160,9 +160,15 @@ export interface RecordStore {
 
 export interface UnitAckResult {
   readonly acknowledged: number;
-  /** Records no longer stored when acknowledged (evicted in flight: also named by a gap marker). */
+  /**
+   * Records no longer stored when acknowledged: evicted in flight (also named by a gap marker), or
+   * deleted already by a late acknowledgement of a unit given back that carried them too.
+   */
   readonly missing: number;
-  /** Unit ids this handle does not know (acknowledged or released before, or of another handle). */
+  /**
+   * Unit ids this handle does not know: acknowledged before, given back too long ago (the newest
+   * RELEASED_UNITS_KEPT are remembered), or of another handle.
+   */
   readonly unknownUnits: readonly string[];
 }
 

@@ -28,12 +28,18 @@ interface Unit {
   readonly count: number;
 }
 
+/** Units given back (or whose lease expired) that a late acknowledgement can still settle, newest kept. */
+export const RELEASED_UNITS_KEPT = 256;
+
 /**
  * The ready envelopes this handle has handed out, by unit id, and their leases (in this connection's
- * memory, like record leases: a restarted reader gets them again).
+ * memory, like record leases: a restarted reader gets them again). A unit given back is remembered for a
+ * while: a PUBACK that comes after all (the region was judged lost, the publish was not) still deletes
+ * what it carried, rather than leaving it to be sent again.
  */
 export class EnvelopeUnits {
   private readonly units = new Map<string, Unit>();
+  private readonly released = new Map<string, Unit>();
   private seq = 0;
 
   constructor(
@@ -55,12 +61,34 @@ export class EnvelopeUnits {
     return unitId;
   }
 
-  /** Forgets block units whose lease expired (the caller expired the leases themselves). */
+  /** Block units whose lease expired (the caller expired the leases themselves) are given back. */
   expire(): void {
     for (const [id, unit] of this.units) {
       if (unit.target.kind === 'block' && (this.stmt.blockLeased.get(unit.target.block.id) ?? 0) === 0)
-        this.units.delete(id);
+        this.giveBack(id, unit);
     }
+  }
+
+  private giveBack(unitId: string, unit: Unit): void {
+    this.units.delete(unitId);
+    this.released.set(unitId, unit);
+    if (this.released.size > RELEASED_UNITS_KEPT) this.released.delete(this.released.keys().next().value!);
+  }
+
+  /**
+   * A late acknowledgement of a unit given back: deletes what of it is still stored (it may have been
+   * handed out again since, or acknowledged through another unit). Returns how many records it deleted.
+   */
+  private ackReleased(unit: Unit): number {
+    if (unit.target.kind === 'records') {
+      const gone = deleteSeqs(this.stmt, unit.target.seqs);
+      this.stmt.deleteLeases.run(JSON.stringify(unit.target.seqs));
+      return unit.count - gone.length;
+    }
+    const block = this.stmt.block.get(unit.target.block.id);
+    if (block === undefined) return 0;
+    deleteBlock(this.stmt, block);
+    return block.live;
   }
 
   /** Inside a write transaction: deletes what the units carried, a block as a whole. */
@@ -69,6 +97,12 @@ export class EnvelopeUnits {
     let missing = 0;
     const unknownUnits: string[] = [];
     for (const unitId of unitIds) {
+      const late = this.released.get(unitId);
+      if (late !== undefined) {
+        this.released.delete(unitId);
+        acknowledged += this.ackReleased(late);
+        continue;
+      }
       const unit = this.units.get(unitId);
       if (unit === undefined) {
         unknownUnits.push(unitId);
@@ -99,7 +133,7 @@ export class EnvelopeUnits {
     for (const unitId of unitIds) {
       const unit = this.units.get(unitId);
       if (unit === undefined) continue;
-      this.units.delete(unitId);
+      this.giveBack(unitId, unit);
       if (unit.target.kind === 'block') this.stmt.releaseBlock.run(unit.target.block.id);
       else this.stmt.deleteLeases.run(JSON.stringify(unit.target.seqs));
     }
