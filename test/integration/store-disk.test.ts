@@ -1,9 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statfsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  statfsSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { isDrError } from '../../shared/src/errors';
 import type { NewRecord } from '../../shared/src/record';
 import { GAP_MARKER_STREAM, SqliteRecordStore, type StoreEvent } from '../../shared/src/store';
+import { RESERVE_FILE_BYTES, reservePath } from '../../shared/src/store/reserve';
 import { eventually, type IpcClient } from '../support/ipc';
 import { documents, ingestGateway, type LocalGateway } from '../support/launch';
 import { useTempDir } from '../support/temp-dir';
@@ -90,6 +101,82 @@ suite(
         expect(events.some((e) => e.type === 'eviction')).toBe(true);
       } finally {
         store.close();
+      }
+    });
+
+    it('gets out of a full disk with a long WAL: the checkpoint that frees it runs even when eviction cannot', () => {
+      const path = join(mountPoint, 'records.db');
+      const events: StoreEvent[] = [];
+      const store = SqliteRecordStore.open({
+        path,
+        gatewayId: 'gw-test',
+        onCorrupt: 'quarantine',
+        onEvent: (e) => events.push(e),
+      });
+      const reader = new Database(path, { readonly: true });
+      const filler = join(mountPoint, 'other-software.log');
+      try {
+        const t0 = Date.now() - 3_600_000;
+        let n = 0;
+        const append = (count: number): void => {
+          store.append(bulky(count, t0 + n, n));
+          n += count;
+        };
+        for (let i = 0; i < 8; i++) append(250);
+        store.maintain();
+        expect(statSync(reservePath(path)).size).toBe(RESERVE_FILE_BYTES);
+        // A reader that holds its snapshot (a slow drain) keeps the WAL from wrapping: it grows.
+        reader.prepare('BEGIN').run();
+        reader.prepare('SELECT count(*) FROM records').get();
+        for (let i = 0; i < 8; i++) append(250);
+        // Other software on the gateway takes the rest of the disk.
+        const fd = openSync(filler, 'w');
+        const chunk = Buffer.alloc(64 * 1024, 1);
+        try {
+          for (;;) writeSync(fd, chunk);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+        } finally {
+          closeSync(fd);
+        }
+        for (let size = 4096; size >= 1; size = Math.floor(size / 2)) {
+          const fd2 = openSync(filler, 'a');
+          try {
+            for (;;) writeSync(fd2, Buffer.alloc(size, 1));
+          } catch {
+            // full at this granularity
+          } finally {
+            closeSync(fd2);
+          }
+        }
+        reader.prepare('COMMIT').run();
+        expect(store.metrics().walBytes).toBeGreaterThan(256 * 1024);
+        // Nothing is freed from outside: the store makes its own room, with gap markers, and goes on.
+        for (let round = 0; round < 20; round++) {
+          store.maintain();
+          try {
+            append(50);
+          } catch (err) {
+            if (!isDrError(err, 'STORE_FULL')) throw err;
+          }
+        }
+        const before = n;
+        append(50);
+        expect(n).toBe(before + 50);
+        expect(store.metrics().evictedRecordsTotal).toBeGreaterThan(0);
+        // The reserve file gave the checkpoint its room, once, and said so.
+        expect(events.filter((e) => e.type === 'reserve-released')).toEqual([
+          { type: 'reserve-released', path: reservePath(path), bytes: RESERVE_FILE_BYTES },
+        ]);
+        expect(existsSync(reservePath(path))).toBe(false);
+        // Once the disk has room again, it is written again.
+        unlinkSync(filler);
+        store.maintain();
+        expect(statSync(reservePath(path)).size).toBe(RESERVE_FILE_BYTES);
+      } finally {
+        reader.close();
+        store.close();
+        if (existsSync(filler)) unlinkSync(filler);
       }
     });
 

@@ -68,6 +68,12 @@ export function reportStoreEvent(
         'a compacted block is damaged: dropped and named by a gap marker',
       );
       break;
+    case 'reserve-released':
+      logger.error(
+        { path: event.path, bytes: event.bytes },
+        'the disk is full to its last block: the store gave up its reserve file to make room (free space on the disk, or it is full again soon)',
+      );
+      break;
   }
   publishDocument(runtime, topic, { component, atMs: deps.clock.nowMs(), ...event }).catch((err: unknown) =>
     logger.warn({ err: toDrError(err) }, 'could not publish a store event'),

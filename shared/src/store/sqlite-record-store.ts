@@ -26,6 +26,7 @@ import {
 import { deleteSeqs, EnvelopeUnits } from './units';
 import { openDatabase, type CorruptionPolicy, type LostStore } from './open';
 import { checkpoint, storeQuota, tuneWal, type StoreQuota } from './quota';
+import { DiskReserve } from './reserve';
 import { encodeNewRecords, recordSizeBytes } from './new-records';
 import { readDeadLetters, writeDeadLetters } from './dead-letters';
 import { storeMetrics } from './metrics';
@@ -95,6 +96,8 @@ export class SqliteRecordStore implements RecordStore {
   private readonly target: string;
   private readonly inode: number;
   private readonly owner: boolean;
+  /** The owner's reserve file, given up only to get out of a full disk. */
+  private readonly reserve: DiskReserve;
   private readonly onEvent: (event: StoreEvent) => void;
   private readonly stmt: Statements;
   private readonly tx: WriteTransactions;
@@ -157,6 +160,8 @@ export class SqliteRecordStore implements RecordStore {
       this.owner ? 'owner' : 'follower',
     );
     if (opened.lost !== undefined) this.reportLost(opened.lost, options.lostEpoch);
+    this.reserve = new DiskReserve(this.path);
+    if (this.owner) this.reserve.ensure();
   }
 
   /** A lost epoch, named in the fresh store by a gap marker, and reported. */
@@ -254,19 +259,49 @@ export class SqliteRecordStore implements RecordStore {
     });
   }
 
+  /**
+   * Runs a write that the disk may refuse. When it does, the WAL could not grow: a truncating checkpoint
+   * (outside any transaction) lets it start again from its beginning or hands its space back, and the
+   * write gets one more try. Without it a long WAL (a reader held its snapshot while the disk filled)
+   * wedges the store: every eviction needs WAL frames, and a checkpoint ran only after an eviction.
+   */
+  private withWalRoom<T>(action: string, write: () => T): T {
+    const diskFull = (err: unknown): boolean => storeError(err, action).details?.['sqlite'] === 'SQLITE_FULL';
+    try {
+      return write();
+    } catch (err) {
+      if (!diskFull(err)) throw err;
+    }
+    try {
+      checkpoint(this.db, 'TRUNCATE', this.settings.busyTimeoutMs);
+      return write();
+    } catch (err) {
+      // Full to the last block: the checkpoint itself could not grow the data file. The owner gives up
+      // its reserve file for it.
+      if (!diskFull(err) || !this.owner) throw err;
+      const bytes = this.reserve.release();
+      if (bytes === 0) throw err;
+      this.onEvent({ type: 'reserve-released', path: this.reserve.path, bytes });
+    }
+    checkpoint(this.db, 'TRUNCATE', this.settings.busyTimeoutMs);
+    return write();
+  }
+
   /** Evicts at least `bytes` of pages in a transaction of its own (after a write failed on a full disk). */
   private makeRoom(bytes: number): void {
     try {
-      const report = this.tx.run('evict', () =>
-        evictChunk({
-          stmt: this.stmt,
-          pagesInUse: () => this.pagesInUse(),
-          targetBytes: Math.max(0, this.pagesInUse() - bytes),
-          gatewayId: this.gatewayId,
-          idPrefix: this.idPrefix,
-          nowMs: this.clock.nowMs(),
-          reason: this.quota().diskBound ? 'disk' : 'quota',
-        }),
+      const report = this.withWalRoom('evict', () =>
+        this.tx.run('evict', () =>
+          evictChunk({
+            stmt: this.stmt,
+            pagesInUse: () => this.pagesInUse(),
+            targetBytes: Math.max(0, this.pagesInUse() - bytes),
+            gatewayId: this.gatewayId,
+            idPrefix: this.idPrefix,
+            nowMs: this.clock.nowMs(),
+            reason: this.quota().diskBound ? 'disk' : 'quota',
+          }),
+        ),
       );
       if (report !== null) this.onEvent({ type: 'eviction', report });
       checkpoint(this.db, 'TRUNCATE', this.settings.busyTimeoutMs);
@@ -489,10 +524,16 @@ export class SqliteRecordStore implements RecordStore {
   private evictOnce(): EvictionReport | null {
     // On a disk that sets the limit, room for the next appends is kept too: their transaction cannot
     // make room for itself when the disk is full (its eviction would go with it).
-    const report = this.tx.run('evict', () => {
-      const q = this.quota();
-      return this.evictIfNeeded(q.diskBound ? Math.min(DISK_HEADROOM_BYTES, q.limitBytes * 0.1) : 0, q, true);
-    });
+    const report = this.withWalRoom('evict', () =>
+      this.tx.run('evict', () => {
+        const q = this.quota();
+        return this.evictIfNeeded(
+          q.diskBound ? Math.min(DISK_HEADROOM_BYTES, q.limitBytes * 0.1) : 0,
+          q,
+          true,
+        );
+      }),
+    );
     if (report !== null) this.onEvent({ type: 'eviction', report });
     return report;
   }
@@ -550,6 +591,7 @@ export class SqliteRecordStore implements RecordStore {
       if (before > 0 && (before > pages * VACUUM_FREE_SHARE || q.diskBound))
         this.tx.run('vacuum', () => this.db.pragma(`incremental_vacuum(${VACUUM_PAGES_PER_ROUND})`));
       const after = this.stmt.freelistCount.get() ?? 0;
+      if (this.owner) this.reserve.ensure();
       const busy = eviction !== null || compactMore;
       // The background check takes its slice in rounds without other work.
       let checkedBlocks = 0;

@@ -132,6 +132,15 @@ export type StoreEvent =
       readonly records: number;
       readonly gapMarkerId: string;
       readonly reason: string;
+    }
+  | {
+      /**
+       * The disk was full to its last block and not even a checkpoint could run: the owner deleted its
+       * reserve file to make room (it is written again once the disk has room).
+       */
+      readonly type: 'reserve-released';
+      readonly path: string;
+      readonly bytes: number;
     };
 
 /** The port every component uses for the durable record store. */
