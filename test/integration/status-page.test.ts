@@ -6,7 +6,7 @@ import { createNetworkLink, namespacesUnavailable, type NetworkLink } from '../.
 import { makePki, type Pki } from '../../dev/pki';
 import { PumpSimulator } from '../../dev/pump-simulator';
 import { startLocalSuite, statusPageUrl, type LocalSuite } from '../../dev/suite';
-import { chromiumUnavailable, launchChromium } from '../support/browser';
+import { chromiumUnavailable, launchChromium, openPage } from '../support/browser';
 import { localGateway, type LocalGateway } from '../support/launch';
 import { FAST_REPLAY } from '../support/replay';
 import { useTempDir } from '../support/temp-dir';
@@ -87,7 +87,7 @@ async function waitForText(page: Page, selector: string, expected: RegExp, what:
       page.on('console', (m) => {
         if (m.type() === 'error') problems.push(m.text());
       });
-      const response = await page.goto(url);
+      const response = await openPage(page, url);
       expect(response?.status()).toBe(200);
       await waitForText(page, '#live', /^live$/, 'live updates');
       await page.locator('#components tbody tr[data-state="reporting"]').nth(3).waitFor({ timeout: 60_000 });
@@ -171,12 +171,12 @@ async function waitForText(page: Page, selector: string, expected: RegExp, what:
 
       const context = await (browser as Browser).newContext();
       const page = await context.newPage();
-      const refused = await page.goto(url);
+      const refused = await openPage(page, url);
       expect(refused?.status()).toBe(401);
       expect((await page.content()).toLowerCase()).not.toContain('edge dr');
-      expect((await page.goto(`${url}?token=wrong-token-wrong-token`))?.status()).toBe(401);
+      expect((await openPage(page, `${url}?token=wrong-token-wrong-token`))?.status()).toBe(401);
 
-      const allowed = await page.goto(`${url}?token=${TOKEN}`);
+      const allowed = await openPage(page, `${url}?token=${TOKEN}`);
       expect(allowed?.status()).toBe(200);
       expect(page.url()).toBe(url); // the token left the address bar
       await waitForText(page, '#live', /^live$/, 'live updates through the session cookie');
@@ -247,7 +247,7 @@ async function waitForText(page: Page, selector: string, expected: RegExp, what:
       // The browser here does not know the test CA: certificate errors are ignored, the rest is real.
       const context = await (browser as Browser).newContext({ ignoreHTTPSErrors: true });
       const page = await context.newPage();
-      expect((await page.goto(`${url}?token=${TOKEN}`))?.status()).toBe(200);
+      expect((await openPage(page, `${url}?token=${TOKEN}`))?.status()).toBe(200);
       await waitForText(page, '#live', /^live$/, 'live updates over HTTPS');
       expect(await context.cookies()).toEqual([
         expect.objectContaining({ name: 'edgedr_status', httpOnly: true, secure: true }),

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page, type Response } from 'playwright-core';
 
 /**
  * Debian's Chromium, driven by playwright-core (which downloads no browser of its own). Headless,
@@ -29,4 +29,19 @@ export function chromiumUnavailable(): string | undefined {
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 60_000 });
+}
+
+/**
+ * `page.goto`, again when Chromium aborted it with ERR_NETWORK_CHANGED: it drops navigations in flight
+ * whenever the host's interfaces change, which other tests' network namespaces and veth pairs do.
+ * Any other failure is the test's.
+ */
+export async function openPage(page: Page, url: string): Promise<Response | null> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await page.goto(url);
+    } catch (err) {
+      if (attempt >= 3 || !String(err).includes('net::ERR_NETWORK_CHANGED')) throw err;
+    }
+  }
 }
