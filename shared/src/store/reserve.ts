@@ -16,7 +16,8 @@ export const reservePath = (storePath: string): string => `${storePath}.reserve`
  * that a reader kept from wrapping) neither can run, and without space to free nothing could be
  * evicted again. Releasing this file gives the checkpoint and the eviction their room; it is written
  * again once the disk has room for it twice over. Its blocks are written, not sparse, so that they are
- * really held. It counts towards the store's own use of the disk.
+ * really held. It occupies the disk like any other file: the free space the disk-bound limit is made of
+ * leaves it out, and `maxStoreBytes` does not count it.
  */
 export class DiskReserve {
   constructor(
